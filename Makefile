@@ -1,0 +1,65 @@
+# egpu-gate — the single entry point. See DEVELOPERS.md.
+#
+#   make deps          install every Debian package the build and tests need
+#   make               build the module (running or newest installed kernel) and egpuctl
+#   make check         everything below; ends with "N passed, N failed"
+#   make check-unit    egpuctl unit tests (GoogleTest)
+#   make check-build   the module on every kernel of the matrix, W=1 -Werror
+#   make check-kunit   KUnit suites in the debug test kernel (QEMU)
+#   make check-vm      module + egpuctl + uAPI tests in QEMU, KERNELS="..."
+
+EGPU_CACHE ?= /var/cache/egpu-gate
+export EGPU_CACHE
+BUILD   := $(CURDIR)/build
+RESULTS := $(BUILD)/results
+export EGPU_BUILD := $(BUILD)
+export EGPU_RESULTS := $(RESULTS)
+KERNELS ?= bookworm-6.1 bookworm-bpo-6.12 trixie-6.12 trixie-bpo-7.3 sid-7.2
+export KERNELS
+
+# The kernel to build `make`'s module for: the running one if its headers are
+# installed, else the newest installed headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /lib/modules/*/build))))
+
+.PHONY: all module egpuctl deps check check-unit check-build check-kunit check-vm clean
+
+all: module egpuctl
+
+module:
+	$(MAKE) -C kmod KDIR=$(KDIR)
+
+egpuctl:
+	cmake -S userspace -B $(BUILD)/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD)/userspace -j2
+
+deps:
+	tests/deps.sh
+
+check:
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-@$(MAKE) --no-print-directory check-unit
+	-@$(MAKE) --no-print-directory check-build
+	-@$(MAKE) --no-print-directory check-kunit
+	-@$(MAKE) --no-print-directory check-vm
+	@tests/summarize $(RESULTS)
+
+check-unit:
+	@mkdir -p $(RESULTS)
+	tests/run-unit.sh
+
+check-build:
+	@mkdir -p $(RESULTS)
+	tests/kernels/check-build.sh $(KERNELS)
+
+check-kunit:
+	@mkdir -p $(RESULTS)
+	tests/testkernel/check-kunit.sh
+
+check-vm:
+	@mkdir -p $(RESULTS)
+	tests/vm/check-vm.sh $(KERNELS)
+
+clean:
+	-$(MAKE) -C kmod clean KDIR=$(KDIR)
+	rm -rf $(BUILD)
