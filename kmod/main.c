@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - egpu_gate module entry points.
+ *
+ * egpu-gate: device-specific resets for FLR-less AMD GPUs and a kernel-side
+ * Thunderbolt eGPU policy for vfio-pci passthrough hosts. Controlled by
+ * egpuctl over the generic netlink family in uapi/egpu_gate.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "genl.h"
+#include "uapi/egpu_gate.h"
+
+static int __init egpu_gate_init(void)
+{
+	int ret;
+
+	ret = egpu_genl_init();
+	if (ret) {
+		pr_err("cannot register generic netlink family %s: %d\n",
+		       EGPU_GATE_GENL_NAME, ret);
+		return ret;
+	}
+	pr_info("version %s loaded (features 0x%llx)\n", EGPU_GATE_VERSION,
+		egpu_genl_features());
+	return 0;
+}
+
+static void __exit egpu_gate_exit(void)
+{
+	egpu_genl_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(egpu_gate_init);
+module_exit(egpu_gate_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("eGPU passthrough gate: AMD GPU device-specific reset and Thunderbolt policy");
+MODULE_AUTHOR("egpu-gate developers");
+MODULE_VERSION(EGPU_GATE_VERSION);
+MODULE_ALIAS_GENL_FAMILY(EGPU_GATE_GENL_NAME);

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * egpu_uapi_test - kselftest-style test of the egpu_gate generic netlink
+ * uAPI, talking raw netlink (no libnl) to the real module. TAP output.
+ *
+ * Run as root in the test guest with egpu_gate loaded. Covers: family
+ * lookup, GET_STATUS contents, unknown commands, missing / oversized /
+ * wrongly typed / unknown / reply-only attributes, reserved header bits,
+ * all-or-nothing SET_CONFIG, the module-parameter view of the same
+ * settings, and callers that must be refused: an unprivileged user, "root"
+ * in a new user namespace, and root in another network namespace.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
+#include "egpu_gate.h"
+
+#define NOBODY 65534
+#define BUF 8192
+
+static int test_no;
+static int failures;
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+static void tap_skip(const char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %d - ", ++test_no);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" # SKIP %s\n", why);
+	fflush(stdout);
+}
+
+/* ---- message building ---------------------------------------------------- */
+
+struct msg {
+	union {
+		struct nlmsghdr nlh;
+		char buf[BUF];
+	};
+};
+
+static struct nlattr *msg_tail(struct msg *m)
+{
+	return (struct nlattr *)(m->buf + NLMSG_ALIGN(m->nlh.nlmsg_len));
+}
+
+static void msg_init(struct msg *m, uint16_t type, uint8_t cmd, uint16_t flags)
+{
+	struct genlmsghdr *g;
+
+	memset(m, 0, sizeof(*m));
+	m->nlh.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	m->nlh.nlmsg_type = type;
+	m->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	g = NLMSG_DATA(&m->nlh);
+	g->cmd = cmd;
+	g->version = EGPU_GATE_GENL_VERSION;
+}
+
+static struct nlattr *msg_put(struct msg *m, uint16_t type, const void *data, uint16_t len)
+{
+	struct nlattr *a = msg_tail(m);
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	if (len)
+		memcpy((char *)a + NLA_HDRLEN, data, len);
+	m->nlh.nlmsg_len = NLMSG_ALIGN(m->nlh.nlmsg_len) + NLA_ALIGN(a->nla_len);
+	return a;
+}
+
+static struct nlattr *nest_start(struct msg *m, uint16_t type)
+{
+	return msg_put(m, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void nest_end(struct msg *m, struct nlattr *nest)
+{
+	nest->nla_len = (char *)msg_tail(m) - (char *)nest;
+}
+
+/* ---- request / reply ----------------------------------------------------- */
+
+struct reply {
+	int err;		/* 0 or -errno from the ack */
+	char extack[256];	/* NLMSGERR_ATTR_MSG */
+	uint32_t miss_type;	/* NLMSGERR_ATTR_MISS_TYPE, 0 if none */
+	bool got_data;		/* a non-error reply arrived */
+	char data[BUF];		/* its attributes */
+	int data_len;
+};
+
+static int nl_open(void)
+{
+	int one = 1;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	return fd;
+}
+
+static void parse_ack(struct nlmsghdr *h, struct reply *r)
+{
+	struct nlmsgerr *e = NLMSG_DATA(h);
+	int off, len;
+	struct nlattr *a;
+
+	r->err = e->error;
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	off = sizeof(*e);
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	len = (int)h->nlmsg_len - NLMSG_HDRLEN - off;
+	for (a = (struct nlattr *)((char *)e + off); len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+	     a->nla_len <= len; len -= NLA_ALIGN(a->nla_len), a = (void *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		if (a->nla_type == NLMSGERR_ATTR_MSG)
+			snprintf(r->extack, sizeof(r->extack), "%s", (char *)a + NLA_HDRLEN);
+		else if (a->nla_type == NLMSGERR_ATTR_MISS_TYPE)
+			memcpy(&r->miss_type, (char *)a + NLA_HDRLEN, 4);
+	}
+}
+
+/* Send m and collect the reply and the ack. Returns 0 or -1 on a socket error. */
+static int transact(int fd, struct msg *m, struct reply *r)
+{
+	static uint32_t seq;
+	char buf[BUF];
+	bool acked = false;
+
+	memset(r, 0, sizeof(*r));
+	m->nlh.nlmsg_seq = ++seq;
+	if (send(fd, m->buf, m->nlh.nlmsg_len, 0) < 0)
+		return -1;
+	while (!acked) {
+		struct nlmsghdr *h;
+		int n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0)
+			return -1;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != m->nlh.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				parse_ack(h, r);
+				acked = true;
+			} else {
+				int len = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+
+				r->got_data = true;
+				r->data_len = len < BUF ? len : BUF;
+				memcpy(r->data, (char *)NLMSG_DATA(h) + GENL_HDRLEN, r->data_len);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Find attribute type in a stream; NULL if absent. */
+static struct nlattr *find_attr(void *data, int len, uint16_t type)
+{
+	struct nlattr *a;
+
+	for (a = data; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len), a = (void *)((char *)a + NLA_ALIGN(a->nla_len)))
+		if ((a->nla_type & NLA_TYPE_MASK) == type)
+			return a;
+	return NULL;
+}
+
+static void *attr_data(struct nlattr *a)
+{
+	return (char *)a + NLA_HDRLEN;
+}
+
+/* Family id of egpu_gate, or -errno from the controller. */
+static int resolve_family(int fd)
+{
+	struct msg m;
+	struct reply r;
+	struct nlattr *id;
+
+	msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
+	msg_put(&m, CTRL_ATTR_FAMILY_NAME, EGPU_GATE_GENL_NAME, sizeof(EGPU_GATE_GENL_NAME));
+	if (transact(fd, &m, &r))
+		return -errno;
+	if (r.err)
+		return r.err;
+	id = find_attr(r.data, r.data_len, CTRL_ATTR_FAMILY_ID);
+	return id ? *(uint16_t *)attr_data(id) : -ENOENT;
+}
+
+static int family;
+
+static int do_simple(int fd, uint8_t cmd, struct reply *r)
+{
+	struct msg m;
+
+	msg_init(&m, family, cmd, 0);
+	return transact(fd, &m, r) ? -errno : r->err;
+}
+
+/* SET_CONFIG with one attribute of raw contents inside EGPU_A_CONFIG. */
+static int set_cfg_raw(int fd, uint16_t type, const void *data, uint16_t len, struct reply *r)
+{
+	struct msg m;
+	struct nlattr *n;
+
+	msg_init(&m, family, EGPU_CMD_SET_CONFIG, 0);
+	n = nest_start(&m, EGPU_A_CONFIG);
+	msg_put(&m, type, data, len);
+	nest_end(&m, n);
+	return transact(fd, &m, r) ? -errno : r->err;
+}
+
+static int set_cfg(int fd, int autoreset, long budget, struct reply *r)
+{
+	struct msg m;
+	struct nlattr *n;
+
+	msg_init(&m, family, EGPU_CMD_SET_CONFIG, 0);
+	n = nest_start(&m, EGPU_A_CONFIG);
+	if (autoreset >= 0) {
+		uint8_t v = autoreset;
+
+		msg_put(&m, EGPU_A_CFG_AUTO_RESET_METHOD, &v, 1);
+	}
+	if (budget >= 0) {
+		uint32_t v = budget;
+
+		msg_put(&m, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &v, 4);
+	}
+	nest_end(&m, n);
+	return transact(fd, &m, r) ? -errno : r->err;
+}
+
+struct status {
+	char version[64];
+	uint64_t features;
+	uint32_t api;
+	int autoreset;
+	long budget;
+};
+
+static int get_status(int fd, struct status *s)
+{
+	struct reply r;
+	struct nlattr *a, *cfg;
+	int err = do_simple(fd, EGPU_CMD_GET_STATUS, &r);
+
+	memset(s, 0, sizeof(*s));
+	s->autoreset = s->budget = -1;
+	if (err)
+		return err;
+	if (!r.got_data)
+		return -ENODATA;
+	a = find_attr(r.data, r.data_len, EGPU_A_VERSION);
+	if (a)
+		snprintf(s->version, sizeof(s->version), "%s", (char *)attr_data(a));
+	a = find_attr(r.data, r.data_len, EGPU_A_FEATURES);
+	if (a)
+		memcpy(&s->features, attr_data(a), 8);
+	a = find_attr(r.data, r.data_len, EGPU_A_API_VERSION);
+	if (a)
+		s->api = *(uint32_t *)attr_data(a);
+	cfg = find_attr(r.data, r.data_len, EGPU_A_CONFIG);
+	if (cfg) {
+		a = find_attr(attr_data(cfg), cfg->nla_len - NLA_HDRLEN, EGPU_A_CFG_AUTO_RESET_METHOD);
+		if (a)
+			s->autoreset = *(uint8_t *)attr_data(a);
+		a = find_attr(attr_data(cfg), cfg->nla_len - NLA_HDRLEN, EGPU_A_CFG_TEARDOWN_BUDGET_MS);
+		if (a)
+			s->budget = *(uint32_t *)attr_data(a);
+	}
+	return 0;
+}
+
+static long read_param(const char *name)
+{
+	char path[128], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/egpu_gate/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	if (buf[0] == 'Y')
+		return 1;
+	if (buf[0] == 'N')
+		return 0;
+	return strtol(buf, NULL, 10);
+}
+
+/* ---- callers that must be refused ---------------------------------------- */
+
+enum child_mode { AS_NOBODY, AS_USERNS_ROOT, IN_OTHER_NETNS };
+
+/*
+ * Run one request in a child with reduced rights; the child's exit code is
+ * the errno of the result (0 = allowed), 200+ for a setup failure, 199 when
+ * the setup is not possible on this kernel (skip).
+ */
+static int child_result(enum child_mode mode, uint8_t cmd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct reply r;
+		int fd, err;
+
+		if (mode == AS_NOBODY || mode == AS_USERNS_ROOT) {
+			if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+				_exit(201);
+		}
+		if (mode == AS_USERNS_ROOT && unshare(CLONE_NEWUSER))
+			_exit(199);
+		if (mode == IN_OTHER_NETNS && unshare(CLONE_NEWNET))
+			_exit(199);
+		fd = nl_open();
+		if (fd < 0)
+			_exit(202);
+		if (mode == IN_OTHER_NETNS) {
+			err = resolve_family(fd);
+			_exit(err < 0 ? -err : 0);
+		}
+		if (cmd == EGPU_CMD_SET_CONFIG)
+			err = set_cfg(fd, -1, 4321, &r);
+		else
+			err = do_simple(fd, cmd, &r);
+		_exit(err < 0 ? -err : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void check_refused(enum child_mode mode, const char *who, uint8_t cmd, const char *cmdname)
+{
+	int res = child_result(mode, cmd);
+
+	if (res == 199)
+		tap_skip("namespace not available", "%s: %s refused", who, cmdname);
+	else
+		tap(res == EPERM, "%s: %s refused with EPERM (got %d)", who, cmdname, res);
+}
+
+int main(void)
+{
+	struct status s, before;
+	struct reply r;
+	int fd, err;
+	uint64_t u64v = 1000;
+	uint32_t u32v;
+	long budget0;
+
+	printf("TAP version 13\n");
+	fd = nl_open();
+	if (fd < 0) {
+		printf("1..1\nnot ok 1 - netlink socket: %s\n", strerror(errno));
+		return 1;
+	}
+	family = resolve_family(fd);
+	tap(family > 0, "family %s resolves (id %d)", EGPU_GATE_GENL_NAME, family);
+	if (family <= 0) {
+		printf("1..%d\n", test_no);
+		return 1;
+	}
+
+	err = get_status(fd, &s);
+	tap(err == 0 && s.version[0], "GET_STATUS replies with a version (%s, err %d)", s.version, err);
+	tap(s.api == EGPU_GATE_GENL_VERSION, "GET_STATUS api version %u", s.api);
+	tap(s.features & EGPU_FEATURE_GENL, "GET_STATUS features 0x%llx include GENL",
+	    (unsigned long long)s.features);
+	tap(s.autoreset == read_param("auto_reset_method") && s.budget == read_param("teardown_budget_ms"),
+	    "GET_STATUS config matches module parameters (auto_reset_method %d, budget %ld)",
+	    s.autoreset, s.budget);
+
+	err = do_simple(fd, EGPU_CMD_MAX + 1, &r);
+	tap(err == -EOPNOTSUPP, "unknown command %d -> EOPNOTSUPP (got %d)", EGPU_CMD_MAX + 1, err);
+	err = do_simple(fd, EGPU_CMD_UNSPEC, &r);
+	tap(err == -EOPNOTSUPP, "command 0 (UNSPEC) -> EOPNOTSUPP (got %d)", err);
+
+	err = do_simple(fd, EGPU_CMD_SET_CONFIG, &r);
+	tap(err == -EINVAL && r.miss_type == EGPU_A_CONFIG,
+	    "SET_CONFIG without EGPU_A_CONFIG -> EINVAL naming the missing attribute (got %d, miss_type %u, \"%s\")",
+	    err, r.miss_type, r.extack);
+	{
+		struct msg m;
+
+		msg_init(&m, family, EGPU_CMD_SET_CONFIG, 0);
+		nest_end(&m, nest_start(&m, EGPU_A_CONFIG));
+		err = transact(fd, &m, &r) ? -errno : r.err;
+		tap(err == -EINVAL && r.extack[0], "SET_CONFIG with empty EGPU_A_CONFIG -> EINVAL (got %d, \"%s\")",
+		    err, r.extack);
+	}
+
+	err = set_cfg_raw(fd, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &u64v, 8, &r);
+	tap(err == -EINVAL && r.extack[0], "oversized u32 attribute (8 bytes) -> EINVAL (got %d, \"%s\")",
+	    err, r.extack);
+	u32v = 1;
+	err = set_cfg_raw(fd, EGPU_A_CFG_AUTO_RESET_METHOD, &u32v, 4, &r);
+	tap(err == -EINVAL, "u8 attribute sent as u32 -> EINVAL (got %d, \"%s\")", err, r.extack);
+	err = set_cfg_raw(fd, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &u32v, 2, &r);
+	tap(err == -EINVAL, "truncated u32 attribute (2 bytes) -> EINVAL (got %d, \"%s\")", err, r.extack);
+	u32v = EGPU_TEARDOWN_BUDGET_MAX_MS + 1;
+	err = set_cfg_raw(fd, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &u32v, 4, &r);
+	tap(err == -ERANGE, "budget above range -> ERANGE (got %d, \"%s\")", err, r.extack);
+	u32v = 7;
+	err = set_cfg_raw(fd, EGPU_A_CFG_MAX + 1, &u32v, 4, &r);
+	tap(err == -EINVAL, "unknown nested attribute -> EINVAL (got %d)", err);
+	{
+		struct msg m;
+
+		msg_init(&m, family, EGPU_CMD_GET_STATUS, 0);
+		msg_put(&m, EGPU_A_MAX + 1, &u32v, 4);
+		err = transact(fd, &m, &r) ? -errno : r.err;
+		tap(err == -EINVAL, "unknown top-level attribute -> EINVAL (got %d)", err);
+
+		msg_init(&m, family, EGPU_CMD_SET_CONFIG, 0);
+		msg_put(&m, EGPU_A_VERSION, "9.9", 4);
+		err = transact(fd, &m, &r) ? -errno : r.err;
+		tap(err == -EINVAL, "reply-only attribute in a request -> EINVAL (got %d)", err);
+
+		msg_init(&m, family, EGPU_CMD_GET_STATUS, 0);
+		((struct genlmsghdr *)NLMSG_DATA(&m.nlh))->reserved = 1;
+		err = transact(fd, &m, &r) ? -errno : r.err;
+		tap(err == -EINVAL, "reserved genl header field set -> EINVAL (got %d)", err);
+	}
+
+	get_status(fd, &before);
+	budget0 = before.budget;
+	err = set_cfg(fd, !before.autoreset, EGPU_TEARDOWN_BUDGET_MAX_MS + 1, &r);
+	get_status(fd, &s);
+	tap(err == -ERANGE && s.autoreset == before.autoreset && s.budget == budget0,
+	    "SET_CONFIG with one bad value applies nothing (got %d)", err);
+
+	err = set_cfg(fd, !before.autoreset, 1234, &r);
+	get_status(fd, &s);
+	tap(err == 0 && s.autoreset == !before.autoreset && s.budget == 1234,
+	    "SET_CONFIG applies both settings (got %d)", err);
+	tap(read_param("auto_reset_method") == s.autoreset && read_param("teardown_budget_ms") == 1234,
+	    "module parameters show the new settings");
+	err = set_cfg(fd, before.autoreset, budget0, &r);
+	tap(err == 0, "SET_CONFIG restores the previous settings (got %d)", err);
+
+	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_GET_STATUS, "GET_STATUS");
+	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_SET_CONFIG, "SET_CONFIG");
+	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_GET_STATUS, "GET_STATUS");
+	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_SET_CONFIG, "SET_CONFIG");
+	err = child_result(IN_OTHER_NETNS, 0);
+	if (err == 199)
+		tap_skip("namespace not available", "family invisible in another network namespace");
+	else
+		tap(err == ENOENT, "family invisible in another network namespace (lookup errno %d)", err);
+	get_status(fd, &s);
+	tap(s.budget == budget0, "refused callers changed nothing (budget %ld)", s.budget);
+
+	printf("1..%d\n", test_no);
+	close(fd);
+	return failures ? 1 : 0;
+}
