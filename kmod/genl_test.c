@@ -62,11 +62,12 @@ static void egpu_test_status_reply(struct kunit *test)
 	struct nlattr *tb[EGPU_A_MAX + 1], *cfg[EGPU_A_CFG_MAX + 1];
 	struct sk_buff *skb = egpu_test_skb(test);
 	u64 features;
+	int ret;
 
 	KUNIT_ASSERT_EQ(test, 0, egpu_genl_fill_status(skb));
-	KUNIT_ASSERT_EQ(test, 0, nla_parse_deprecated(tb, EGPU_A_MAX,
-						       (struct nlattr *)skb->data,
-						       skb->len, reply_policy, NULL));
+	ret = nla_parse_deprecated(tb, EGPU_A_MAX, (struct nlattr *)skb->data,
+				   skb->len, reply_policy, NULL);
+	KUNIT_ASSERT_EQ(test, 0, ret);
 
 	KUNIT_ASSERT_NOT_NULL(test, tb[EGPU_A_VERSION]);
 	KUNIT_EXPECT_STREQ(test, (char *)nla_data(tb[EGPU_A_VERSION]), EGPU_GATE_VERSION);
@@ -296,4 +297,5 @@ static struct kunit_suite egpu_genl_test_suite = {
 	.name = "egpu_gate_genl",
 	.test_cases = egpu_genl_test_cases,
 };
+
 kunit_test_suite(egpu_genl_test_suite);

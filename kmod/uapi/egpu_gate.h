@@ -45,6 +45,8 @@
 #ifndef _UAPI_EGPU_GATE_H
 #define _UAPI_EGPU_GATE_H
 
+#include <linux/const.h>
+
 #define EGPU_GATE_GENL_NAME "egpu_gate"
 #define EGPU_GATE_GENL_VERSION 1
 
@@ -60,6 +62,7 @@ enum egpu_gate_cmd {
 
 	__EGPU_CMD_MAX,
 };
+
 #define EGPU_CMD_MAX (__EGPU_CMD_MAX - 1)
 
 /* Top-level attributes. */
@@ -74,6 +77,7 @@ enum egpu_gate_attr {
 
 	__EGPU_A_MAX,
 };
+
 #define EGPU_A_MAX (__EGPU_A_MAX - 1)
 
 /* Attributes nested in EGPU_A_CONFIG. */
@@ -84,6 +88,7 @@ enum egpu_gate_cfg_attr {
 
 	__EGPU_A_CFG_MAX,
 };
+
 #define EGPU_A_CFG_MAX (__EGPU_A_CFG_MAX - 1)
 
 /*
@@ -92,10 +97,10 @@ enum egpu_gate_cfg_attr {
  * usable on the running kernel.
  */
 /* Generic netlink control interface (always set). */
-#define EGPU_FEATURE_GENL		(1ULL << 0)
+#define EGPU_FEATURE_GENL		_BITULL(0)
 /* Kernel offers the ftrace features the reset hook needs. */
-#define EGPU_FEATURE_FTRACE_HOOK	(1ULL << 1)
+#define EGPU_FEATURE_FTRACE_HOOK	_BITULL(1)
 /* Built with KUnit suites (test kernels only). */
-#define EGPU_FEATURE_KUNIT		(1ULL << 2)
+#define EGPU_FEATURE_KUNIT		_BITULL(2)
 
 #endif /* _UAPI_EGPU_GATE_H */
