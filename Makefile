@@ -4,6 +4,7 @@
 #   make               build the module (running or newest installed kernel) and egpuctl
 #   make check         everything below; ends with "N passed, N failed"
 #   make check-unit    egpuctl unit tests (GoogleTest)
+#   make check-style   checkpatch --strict on the module's sources
 #   make check-build   the module on every kernel of the matrix, W=1 -Werror
 #   make check-kunit   KUnit suites in the debug test kernel (QEMU)
 #   make check-vm      module + egpuctl + uAPI tests in QEMU, KERNELS="..."
@@ -22,7 +23,7 @@ export KERNELS
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 
-.PHONY: all module egpuctl deps check check-unit check-build check-kunit check-vm clean
+.PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm clean
 
 all: module egpuctl
 
@@ -39,6 +40,7 @@ deps:
 check:
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-@$(MAKE) --no-print-directory check-unit
+	-@$(MAKE) --no-print-directory check-style
 	-@$(MAKE) --no-print-directory check-build
 	-@$(MAKE) --no-print-directory check-kunit
 	-@$(MAKE) --no-print-directory check-vm
@@ -47,6 +49,10 @@ check:
 check-unit:
 	@mkdir -p $(RESULTS)
 	tests/run-unit.sh
+
+check-style:
+	@mkdir -p $(RESULTS)
+	tests/checkpatch.sh
 
 check-build:
 	@mkdir -p $(RESULTS)
