@@ -92,6 +92,20 @@ enum egpu_gate_cfg_attr {
 #define EGPU_A_CFG_MAX (__EGPU_A_CFG_MAX - 1)
 
 /*
+ * How a device-specific reset was carried out (per-device statistics).
+ * MODE1: PSP mode-1 reset; BACO: bus-active chip-off cycle; CONFIG: PCI
+ * config-space reset register (Polaris without BACO); OTHER: a family
+ * registered by another module (test stand-ins).
+ */
+enum egpu_reset_method {
+	EGPU_RESET_METHOD_NONE,
+	EGPU_RESET_METHOD_MODE1,
+	EGPU_RESET_METHOD_BACO,
+	EGPU_RESET_METHOD_CONFIG,
+	EGPU_RESET_METHOD_OTHER,
+};
+
+/*
  * Feature bits (EGPU_A_FEATURES): what this build of the module, on this
  * kernel, can do.  A bit is set only when the feature is compiled in and
  * usable on the running kernel.
