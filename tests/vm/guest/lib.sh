@@ -25,6 +25,8 @@
 #   vm_pci_find VENDOR DEVICE    print the BDFs (0000:01:00.0) whose
 #                                vendor/device match (hex, no 0x); 1 if none
 #   vm_run_as USER CMD...        run a shell command line as USER (busybox su)
+#   vm_json_valid [FILE]         0 if FILE (or stdin) is one valid JSON value
+#                                (RFC 8259 grammar; busybox has no jq)
 
 VM_CHAN=${VM_CHAN:-/dev/ttyS1}
 _vm_qmp_seq=0
@@ -115,4 +117,68 @@ vm_run_as() {
 	_vm_user=$1
 	shift
 	su -s /bin/sh "$_vm_user" -c "$*"
+}
+
+vm_json_valid() {
+	awk '
+	function ws() { while (p <= n && index(" \t\n\r", substr(s, p, 1))) p++ }
+	function val(   c) {
+		ws(); c = substr(s, p, 1)
+		if (c == "{") return obj()
+		if (c == "[") return arr()
+		if (c == "\"") return str()
+		if (c ~ /[-0-9]/) return num()
+		if (substr(s, p, 4) == "true" || substr(s, p, 4) == "null") { p += 4; return 1 }
+		if (substr(s, p, 5) == "false") { p += 5; return 1 }
+		return 0
+	}
+	function obj(   c) {
+		p++; ws()
+		if (substr(s, p, 1) == "}") { p++; return 1 }
+		while (1) {
+			ws()
+			if (substr(s, p, 1) != "\"" || !str()) return 0
+			ws()
+			if (substr(s, p, 1) != ":") return 0
+			p++
+			if (!val()) return 0
+			ws(); c = substr(s, p, 1); p++
+			if (c == "}") return 1
+			if (c != ",") return 0
+		}
+	}
+	function arr(   c) {
+		p++; ws()
+		if (substr(s, p, 1) == "]") { p++; return 1 }
+		while (1) {
+			if (!val()) return 0
+			ws(); c = substr(s, p, 1); p++
+			if (c == "]") return 1
+			if (c != ",") return 0
+		}
+	}
+	function str(   c) {
+		p++
+		while (p <= n) {
+			c = substr(s, p, 1)
+			if (c == "\\") {
+				p++; c = substr(s, p, 1)
+				if (c == "u") {
+					if (substr(s, p + 1, 4) !~ /^[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]$/) return 0
+					p += 4
+				} else if (!index("\"\\/bfnrt", c)) return 0
+			} else if (c == "\"") { p++; return 1 }
+			else if (c == "\n" || c == "\t" || c == "\r") return 0
+			p++
+		}
+		return 0
+	}
+	function num() {
+		if (!match(substr(s, p), /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/)) return 0
+		p += RLENGTH
+		return 1
+	}
+	{ s = s $0 "\n" }
+	END { p = 1; n = length(s); ok = val(); ws(); exit !(ok && p > n) }
+	' "${1:--}"
 }
