@@ -1,0 +1,237 @@
+#include "genl_codec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "error.h"
+
+namespace egpuctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Builds an attribute stream with libnl, as the kernel would send it.
+class Attrs {
+ public:
+  Attrs() : msg_(nlmsg_alloc(), nlmsg_free) {}
+  Attrs& str(int type, const char* s) { return check(nla_put_string(msg_.get(), type, s)); }
+  Attrs& u8(int type, uint8_t v) { return check(nla_put_u8(msg_.get(), type, v)); }
+  Attrs& u32(int type, uint32_t v) { return check(nla_put_u32(msg_.get(), type, v)); }
+  Attrs& u64(int type, uint64_t v) {
+    // The kernel pads 64-bit attributes with EGPU_A_PAD to align them.
+    return check(nla_put_u64(msg_.get(), type, v));
+  }
+  Attrs& raw(int type, const void* data, int len) { return check(nla_put(msg_.get(), type, len, data)); }
+  Attrs& nest(int type, const std::function<void(Attrs&)>& body) {
+    nlattr* n = nla_nest_start(msg_.get(), type);
+    EXPECT_NE(n, nullptr);
+    body(*this);
+    nla_nest_end(msg_.get(), n);
+    return *this;
+  }
+  Bytes bytes() const {
+    nlmsghdr* h = nlmsg_hdr(msg_.get());
+    auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
+    return Bytes(d, d + nlmsg_datalen(h));
+  }
+
+ private:
+  Attrs& check(int rc) {
+    EXPECT_EQ(rc, 0);
+    return *this;
+  }
+  std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg_;
+};
+
+Attrs full_reply() {
+  Attrs a;
+  const uint32_t pad = 0;
+  a.str(EGPU_A_VERSION, "0.1.0")
+      .str(EGPU_A_KERNEL_RELEASE, "6.12.9-amd64")
+      .raw(EGPU_A_PAD, &pad, 0)
+      .u64(EGPU_A_FEATURES, EGPU_FEATURE_GENL | EGPU_FEATURE_KUNIT | (1ULL << 5))
+      .u32(EGPU_A_API_VERSION, EGPU_GATE_GENL_VERSION)
+      .nest(EGPU_A_CONFIG, [](Attrs& c) {
+        c.u8(EGPU_A_CFG_AUTO_RESET_METHOD, 1).u32(EGPU_A_CFG_TEARDOWN_BUDGET_MS, 5000);
+      });
+  return a;
+}
+
+std::string decode_error(const Bytes& b) {
+  try {
+    decode_status(b);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return {};
+}
+
+TEST(DecodeStatus, FullReply) {
+  const Status s = decode_status(full_reply().bytes());
+  EXPECT_EQ(s.version, "0.1.0");
+  EXPECT_EQ(s.kernelRelease, "6.12.9-amd64");
+  EXPECT_EQ(s.apiVersion, 1u);
+  EXPECT_EQ(s.features, EGPU_FEATURE_GENL | EGPU_FEATURE_KUNIT | (1ULL << 5));
+  ASSERT_TRUE(s.config);
+  EXPECT_EQ(s.config->autoResetMethod, 1);
+  EXPECT_EQ(s.config->teardownBudgetMs, 5000u);
+}
+
+TEST(DecodeStatus, FromAttributeTable) {
+  const Bytes b = full_reply().bytes();
+  const nlattr* tb[EGPU_A_MAX + 1];
+  parse_attrs(b, EGPU_A_MAX, tb, "reply");
+  EXPECT_EQ(decode_status(tb), decode_status(b));
+}
+
+TEST(DecodeStatus, MissingOptionalAttributes) {
+  Attrs a;
+  a.str(EGPU_A_VERSION, "0.1.0").u32(EGPU_A_API_VERSION, 1);
+  const Status s = decode_status(a.bytes());
+  EXPECT_EQ(s.version, "0.1.0");
+  EXPECT_EQ(s.apiVersion, 1u);
+  EXPECT_FALSE(s.kernelRelease);
+  EXPECT_FALSE(s.features);
+  EXPECT_FALSE(s.config);
+}
+
+TEST(DecodeStatus, EmptyAndPartialConfigNest) {
+  Attrs a;
+  a.str(EGPU_A_VERSION, "0.1.0").u32(EGPU_A_API_VERSION, 1).nest(EGPU_A_CONFIG, [](Attrs& c) {
+    c.u32(EGPU_A_CFG_TEARDOWN_BUDGET_MS, 100);
+  });
+  const Status s = decode_status(a.bytes());
+  ASSERT_TRUE(s.config);
+  EXPECT_FALSE(s.config->autoResetMethod);
+  EXPECT_EQ(s.config->teardownBudgetMs, 100u);
+}
+
+TEST(DecodeStatus, MissingRequiredAttributes) {
+  Attrs no_version;
+  no_version.u32(EGPU_A_API_VERSION, 1);
+  EXPECT_EQ(decode_error(no_version.bytes()),
+            "get status: malformed reply from module egpu_gate: EGPU_A_VERSION is missing");
+  Attrs no_api;
+  no_api.str(EGPU_A_VERSION, "0.1.0");
+  EXPECT_THAT(decode_error(no_api.bytes()), HasSubstr("EGPU_A_API_VERSION is missing"));
+  EXPECT_THAT(decode_error({}), HasSubstr("EGPU_A_VERSION is missing"));
+}
+
+TEST(DecodeStatus, WrongSizesAreRejected) {
+  Attrs a;
+  a.str(EGPU_A_VERSION, "0.1.0").u8(EGPU_A_API_VERSION, 1);
+  EXPECT_THAT(decode_error(a.bytes()), HasSubstr("EGPU_A_API_VERSION has 1 bytes, expected 4"));
+  Attrs b;
+  b.str(EGPU_A_VERSION, "0.1.0").u32(EGPU_A_API_VERSION, 1).u32(EGPU_A_FEATURES, 1);
+  EXPECT_THAT(decode_error(b.bytes()), HasSubstr("EGPU_A_FEATURES has 4 bytes, expected 8"));
+  Attrs c;
+  c.str(EGPU_A_VERSION, "0.1.0").u32(EGPU_A_API_VERSION, 1).nest(EGPU_A_CONFIG, [](Attrs& n) {
+    n.u32(EGPU_A_CFG_AUTO_RESET_METHOD, 1);
+  });
+  EXPECT_THAT(decode_error(c.bytes()),
+              HasSubstr("EGPU_A_CFG_AUTO_RESET_METHOD has 4 bytes, expected 1"));
+  Attrs d;
+  d.raw(EGPU_A_VERSION, "", 0).u32(EGPU_A_API_VERSION, 1);
+  EXPECT_THAT(decode_error(d.bytes()), HasSubstr("EGPU_A_VERSION is empty"));
+}
+
+TEST(DecodeStatus, UnknownAttributesAreIgnored) {
+  Attrs a = full_reply();
+  a.u32(EGPU_A_MAX + 1, 42).u64(200, 7);
+  EXPECT_EQ(decode_status(a.bytes()), decode_status(full_reply().bytes()));
+}
+
+TEST(DecodeStatus, UnterminatedStringIsCut) {
+  Attrs a;
+  a.raw(EGPU_A_VERSION, "0.1.0xyz", 5).u32(EGPU_A_API_VERSION, 1);
+  EXPECT_EQ(decode_status(a.bytes()).version, "0.1.0");
+}
+
+TEST(DecodeStatus, TruncatedStreamIsRejected) {
+  Bytes b = full_reply().bytes();
+  b.resize(b.size() - 6);  // cuts into the config nest
+  EXPECT_THAT(decode_error(b), HasSubstr("truncated"));
+  Bytes c = full_reply().bytes();
+  c.push_back(0);  // short trailing padding is tolerated
+  EXPECT_NO_THROW(decode_status(c));
+}
+
+TEST(DecodeStatus, UnalignedBufferIsFine) {
+  const Bytes b = full_reply().bytes();
+  Bytes shifted(b.size() + 1);
+  std::memcpy(shifted.data() + 1, b.data(), b.size());
+  EXPECT_EQ(decode_status(std::span<const uint8_t>(shifted.data() + 1, b.size())),
+            decode_status(b));
+}
+
+TEST(DecodeStatus, SurvivesEveryTruncationAndBitFlip) {
+  // A cheap stand-in for fuzzing: no crash, only values or Errors.
+  const Bytes b = full_reply().bytes();
+  for (size_t n = 0; n <= b.size(); ++n) {
+    try {
+      decode_status(std::span<const uint8_t>(b.data(), n));
+    } catch (const Error&) {
+    }
+  }
+  for (size_t i = 0; i < b.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes m = b;
+      m[i] ^= static_cast<uint8_t>(1u << bit);
+      try {
+        decode_status(m);
+      } catch (const Error&) {
+      }
+    }
+  }
+}
+
+TEST(EncodeConfigChange, BothMembers) {
+  const Bytes b = encode_config_change({.autoResetMethod = 1, .teardownBudgetMs = 250});
+  const nlattr* tb[EGPU_A_MAX + 1];
+  parse_attrs(b, EGPU_A_MAX, tb, "request");
+  ASSERT_NE(tb[EGPU_A_CONFIG], nullptr);
+  EXPECT_TRUE(tb[EGPU_A_CONFIG]->nla_type & NLA_F_NESTED);
+  for (int t = 0; t <= EGPU_A_MAX; ++t) {
+    if (t != EGPU_A_CONFIG) {
+      EXPECT_EQ(tb[t], nullptr) << t;
+    }
+  }
+  nlattr* cfg[EGPU_A_CFG_MAX + 1];
+  ASSERT_EQ(nla_parse_nested(cfg, EGPU_A_CFG_MAX, const_cast<nlattr*>(tb[EGPU_A_CONFIG]), nullptr), 0);
+  ASSERT_NE(cfg[EGPU_A_CFG_AUTO_RESET_METHOD], nullptr);
+  EXPECT_EQ(nla_len(cfg[EGPU_A_CFG_AUTO_RESET_METHOD]), 1);
+  EXPECT_EQ(nla_get_u8(cfg[EGPU_A_CFG_AUTO_RESET_METHOD]), 1);
+  ASSERT_NE(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS], nullptr);
+  EXPECT_EQ(nla_len(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]), 4);
+  EXPECT_EQ(nla_get_u32(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]), 250u);
+}
+
+TEST(EncodeConfigChange, OnlyWhatIsSet) {
+  const Bytes b = encode_config_change({.teardownBudgetMs = 60000});
+  const nlattr* tb[EGPU_A_MAX + 1];
+  parse_attrs(b, EGPU_A_MAX, tb, "request");
+  nlattr* cfg[EGPU_A_CFG_MAX + 1];
+  ASSERT_EQ(nla_parse_nested(cfg, EGPU_A_CFG_MAX, const_cast<nlattr*>(tb[EGPU_A_CONFIG]), nullptr), 0);
+  EXPECT_EQ(cfg[EGPU_A_CFG_AUTO_RESET_METHOD], nullptr);
+  EXPECT_EQ(nla_get_u32(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]), 60000u);
+}
+
+TEST(EncodeConfigChange, EmptyChangeIsAUsageError) {
+  try {
+    encode_config_change({});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+  }
+}
+
+}  // namespace
+}  // namespace egpuctl
