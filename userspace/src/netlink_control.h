@@ -1,0 +1,26 @@
+// NetlinkControl: Control over the egpu_gate generic netlink family.
+#pragma once
+
+#include <memory>
+
+#include "control.h"
+#include "genl_transport.h"
+
+namespace egpuctl {
+
+class NetlinkControl : public Control {
+ public:
+  explicit NetlinkControl(std::unique_ptr<GenlTransport> transport);
+
+  Status status() override;
+  void setConfig(const ConfigChange& change) override;
+
+ private:
+  std::unique_ptr<GenlTransport> transport_;
+};
+
+// The Control egpuctl uses: NetlinkControl over LibnlTransport.  Does not
+// touch the kernel before the first request.
+std::unique_ptr<Control> make_netlink_control();
+
+}  // namespace egpuctl
