@@ -152,20 +152,36 @@ if load "insmod egpu_gate.ko"; then
 	refused nobody status
 	refused nobody status --json
 	uapi_test
-	if unload "rmmod egpu_gate"; then
-		if have_egpuctl; then
-			run_ctl root status
-			if [ "$rc" -eq 3 ]; then
-				vm_pass "egpuctl status without the module exits 3"
-			else
-				vm_fail "egpuctl status without the module exits 3" "exit status $rc" "$out" "$err"
-			fi
+	if unload "rmmod egpu_gate" && have_egpuctl; then
+		# With automatic loading off, egpuctl must say "not loaded" (exit 3).
+		saved=$(cat /proc/sys/kernel/modprobe)
+		echo /nonexistent >/proc/sys/kernel/modprobe
+		run_ctl root status
+		echo "$saved" >/proc/sys/kernel/modprobe
+		if [ "$rc" -eq 3 ] && [ ! -e $MOD ]; then
+			vm_pass "egpuctl status without the module (no autoload) exits 3"
+		else
+			vm_fail "egpuctl status without the module (no autoload) exits 3" \
+				"exit status $rc" "$out" "$err"
+		fi
+		# The genl family alias (net-pf-16-proto-16-family-egpu_gate) loads
+		# the installed module on first use, as after a DKMS install.
+		run_ctl root status
+		if [ "$rc" -eq 0 ] && [ -d $MOD ]; then
+			vm_pass "egpuctl status autoloads egpu_gate through its genl family alias"
+			unload "rmmod the autoloaded egpu_gate"
+		else
+			vm_fail "egpuctl status autoloads egpu_gate through its genl family alias" \
+				"exit status $rc" "$out" "$err"
+			[ -e $MOD ] && rmmod egpu_gate
 		fi
 	fi
 fi
 
 # --- clean reload ------------------------------------------------------------
-if [ ! -e $MOD ] && load "reload: insmod egpu_gate.ko again"; then
+if [ -e $MOD ]; then
+	vm_fail "reload: egpu_gate unloaded before the reload" "$(lsmod)"
+elif load "reload: insmod egpu_gate.ko again"; then
 	status_root "reload: "
 	unload "reload: rmmod egpu_gate"
 fi
