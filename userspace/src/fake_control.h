@@ -1,0 +1,76 @@
+// Test double for Control, and a CLI runner that captures output.  Test
+// code only.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "control.h"
+#include "egpu_gate.h"
+#include "error.h"
+
+namespace egpuctl::testing {
+
+// A module that answers with `status` or, when `error` is set, throws it.
+class FakeControl : public Control {
+ public:
+  Status status() override {
+    ++status_calls;
+    if (error) throw *error;
+    return status_reply;
+  }
+  void setConfig(const ConfigChange& change) override {
+    if (error) throw *error;
+    changes.push_back(change);
+  }
+
+  Status status_reply;
+  std::optional<Error> error;
+  int status_calls = 0;
+  std::vector<ConfigChange> changes;
+};
+
+// A complete status, as the module sends it.
+inline Status sample_status() {
+  Status s;
+  s.version = "0.1.0";
+  s.kernelRelease = "6.1.0-27-amd64";
+  s.apiVersion = EGPU_GATE_GENL_VERSION;
+  s.features = EGPU_FEATURE_GENL | EGPU_FEATURE_FTRACE_HOOK;
+  s.config = Config{.autoResetMethod = 1, .teardownBudgetMs = 5000};
+  return s;
+}
+
+// Runs egpuctl with `args` against a FakeControl.
+struct CliRun {
+  int rc = -1;
+  std::string out, err;
+  bool connected = false;  // egpuctl asked for the module
+};
+
+inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nullptr) {
+  std::ostringstream out, err;
+  CliRun r;
+  Context ctx(out, err, [&]() -> std::unique_ptr<Control> {
+    r.connected = true;
+    if (fake == nullptr) throw module_not_loaded();
+    // The context owns what it gets; hand it a forwarding wrapper.
+    struct Forward : Control {
+      explicit Forward(FakeControl& f) : f(f) {}
+      Status status() override { return f.status(); }
+      void setConfig(const ConfigChange& c) override { f.setConfig(c); }
+      FakeControl& f;
+    };
+    return std::make_unique<Forward>(*fake);
+  });
+  r.rc = egpuctl_main(ctx, args);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+}  // namespace egpuctl::testing
