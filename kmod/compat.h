@@ -22,4 +22,92 @@
 #define EGPU_COMPAT_FTRACE_HOOK 0
 #endif
 
+/*
+ * ftrace callback helpers for the reset hook (hook.c defines
+ * EGPU_COMPAT_WANT_FTRACE before including this header).
+ *
+ * With DYNAMIC_FTRACE_WITH_REGS (every Debian x86 kernel) the ops asks for
+ * full pt_regs (SAVE_REGS) and the argument and instruction pointer are
+ * read and set there: ftrace_get_regs() works on 6.1 and on the opaque
+ * struct ftrace_regs of 6.13+. Only a kernel with ARGS but not REGS uses
+ * ftrace_regs_set_instruction_pointer() (a no-op stub where the
+ * architecture has no ARGS support, hence not the first choice).
+ */
+#if defined(EGPU_COMPAT_WANT_FTRACE) && EGPU_COMPAT_FTRACE_HOOK
+#include <linux/ftrace.h>
+#include <linux/ptrace.h>
+
+#if IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_REGS)
+#define EGPU_FTRACE_OPS_FLAGS (FTRACE_OPS_FL_SAVE_REGS | \
+			       FTRACE_OPS_FL_IPMODIFY | \
+			       FTRACE_OPS_FL_RECURSION)
+
+static __always_inline unsigned long egpu_ftrace_arg0(struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	return regs ? regs_get_kernel_argument(regs, 0) : 0;
+}
+
+static __always_inline bool egpu_ftrace_set_ip(struct ftrace_regs *fregs,
+					       unsigned long ip)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (!regs)
+		return false;
+	instruction_pointer_set(regs, ip);
+	return true;
+}
+#else /* DYNAMIC_FTRACE_WITH_ARGS only */
+#define EGPU_FTRACE_OPS_FLAGS (FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION)
+
+static __always_inline unsigned long egpu_ftrace_arg0(struct ftrace_regs *fregs)
+{
+	return ftrace_regs_get_argument(fregs, 0);
+}
+
+static __always_inline bool egpu_ftrace_set_ip(struct ftrace_regs *fregs,
+					       unsigned long ip)
+{
+	ftrace_regs_set_instruction_pointer(fregs, ip);
+	return true;
+}
+#endif
+#endif /* EGPU_COMPAT_WANT_FTRACE */
+
+/*
+ * 6.19+/7.x wrap every reset method, device_specific included (inside
+ * pci_dev_specific_reset(), around the quirk's reset), in
+ * pci_dev_reset_iommu_prepare()/done() (drivers/iommu/iommu.c): the device
+ * is moved to its group's blocking domain so no ATS invalidation races the
+ * reset. Our replacement of pci_dev_specific_reset() calls the same pair.
+ * Kbuild probe: EGPU_HAVE_PCI_DEV_RESET_IOMMU.
+ */
+#ifdef EGPU_COMPAT_WANT_PCI
+#include <linux/iommu.h>
+#include <linux/pci.h>
+
+#ifdef EGPU_HAVE_PCI_DEV_RESET_IOMMU
+static inline int egpu_pci_reset_iommu_prepare(struct pci_dev *pdev)
+{
+	return pci_dev_reset_iommu_prepare(pdev);
+}
+
+static inline void egpu_pci_reset_iommu_done(struct pci_dev *pdev)
+{
+	pci_dev_reset_iommu_done(pdev);
+}
+#else
+static inline int egpu_pci_reset_iommu_prepare(struct pci_dev *pdev)
+{
+	return 0;
+}
+
+static inline void egpu_pci_reset_iommu_done(struct pci_dev *pdev)
+{
+}
+#endif
+#endif /* EGPU_COMPAT_WANT_PCI */
+
 #endif /* EGPU_COMPAT_H */

@@ -12,16 +12,22 @@
 #include <net/genetlink.h>
 
 #include "genl.h"
+#include "reset.h"
 #include "uapi/egpu_gate.h"
 
 static int __init egpu_gate_init(void)
 {
 	int ret;
 
+	/* Reset core first: netlink commands may reach it once registered. */
+	ret = egpu_reset_init();
+	if (ret)
+		return ret;	/* egpu_reset_init() logged why */
 	ret = egpu_genl_init();
 	if (ret) {
 		pr_err("cannot register generic netlink family %s: %d\n",
 		       EGPU_GATE_GENL_NAME, ret);
+		egpu_reset_exit();
 		return ret;
 	}
 	pr_info("version %s loaded (features 0x%llx)\n", EGPU_GATE_VERSION,
@@ -32,6 +38,7 @@ static int __init egpu_gate_init(void)
 static void __exit egpu_gate_exit(void)
 {
 	egpu_genl_exit();
+	egpu_reset_exit();
 	pr_info("unloaded\n");
 }
 

@@ -1,0 +1,204 @@
+#!/bin/sh
+# Reset hook and core, end to end, with the stand-in family for QEMU's edu
+# device (tests/kmod/standin: egpu_standin.ko, vfio_reset helper).
+#
+# Needs: --ko egpu_gate.ko --bin vfio_reset --modules "vfio_pci vfio_iommu_type1" (pci_stub
+#        optional), and egpu_standin.ko as --ko or, as long as vm.py resolves
+#        the dependencies of every --ko from --modroot only,
+#        --file egpu_standin.ko:/opt/egpu/egpu_standin.ko
+#
+#  A = two-function edu on rp1 (01:00.0 + 01:00.1, like a GPU and its HDMI
+#      audio), hot-plugged before the modules load: claimed at load.
+#  B = single-function edu on rp2, hot-plugged with the modules loaded:
+#      claimed at hot-add.
+#  T = pci-testdev on rp3: not ours, must keep the kernel's own methods.
+. /usr/lib/vm/lib.sh
+
+WAIT=10
+KO=/lib/modules/extra
+STANDIN=$KO/egpu_standin.ko
+[ -e "$STANDIN" ] || STANDIN=/opt/egpu/egpu_standin.ko
+SP=/sys/module/egpu_standin/parameters
+DEV=/sys/bus/pci/devices
+
+rm_of() { cat "$DEV/$1/reset_method" 2>/dev/null; }
+first_method() { rm_of "$1" | cut -d' ' -f1; }
+param() { cat "$SP/$1"; }
+# first 64 bytes of config space (header: BARs, command, interrupt line)
+cfg() { od -An -tx1 -N64 "$DEV/$1/config" | tr -s ' \n' ' '; }
+# write the 16-bit command register (little endian) through sysfs config
+set_cmd() {
+	printf "\\$(printf '%03o' $(($2 & 255)))\\$(printf '%03o' $(($2 >> 8)))" |
+		dd of="$DEV/$1/config" bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
+}
+get_cmd() { od -An -tx2 -j4 -N2 "$DEV/$1/config" | tr -d ' '; }
+present() { [ -e "$DEV/$1" ]; }
+bind_vfio() {
+	echo vfio-pci >"$DEV/$1/driver_override" &&
+		{ [ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"; } &&
+		echo "$1" >/sys/bus/pci/drivers_probe &&
+		[ "$(basename "$(readlink "$DEV/$1/driver")")" = vfio-pci ]
+}
+unbind() {
+	[ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"
+	echo >"$DEV/$1/driver_override"
+}
+
+# --- A: two functions, before the modules ----------------------------------
+A0=0000:01:00.0 A1=0000:01:00.1
+vm_check "hot-plug A function 1 (edu on rp1 00.1)" vm_device_add ea1 edu rp1 '"addr": "00.1"'
+vm_check "hot-plug A function 0 (edu on rp1 00.0, multifunction)" \
+	vm_device_add ea0 edu rp1 '"addr": "00.0", "multifunction": "on"'
+if vm_wait $WAIT present $A0 && vm_wait $WAIT present $A1; then
+	vm_pass "A appears as $A0 + $A1"
+else
+	vm_fail "A appears as $A0 + $A1" "$(ls $DEV)"
+	exit 1
+fi
+A0_RM=$(rm_of $A0)
+vm_diag "before load: $A0 reset_method '$A0_RM', $A1 '$(rm_of $A1)'"
+
+# --- load -------------------------------------------------------------------
+vm_check "insmod egpu_gate.ko" insmod $KO/egpu_gate.ko || exit 1
+if dmesg | grep -q "egpu_gate: hooked pci_dev_specific_reset"; then
+	vm_pass "hook installed on pci_dev_specific_reset"
+else
+	vm_fail "hook installed on pci_dev_specific_reset" "$(dmesg | grep egpu_gate | tail -n 5)"
+fi
+vm_check "insmod egpu_standin.ko" insmod $STANDIN || exit 1
+if [ "$(first_method $A0)" = device_specific ]; then
+	vm_pass "A fn0 reset_method has device_specific first after load ('$(rm_of $A0)')"
+else
+	vm_fail "A fn0 reset_method has device_specific first after load" "reset_method '$(rm_of $A0)'"
+fi
+case " $(rm_of $A1) " in
+*" device_specific "*) vm_fail "A fn1 (companion) not claimed" "reset_method '$(rm_of $A1)'" ;;
+*) vm_pass "A fn1 (companion) not claimed ('$(rm_of $A1)')" ;;
+esac
+if rmmod egpu_gate 2>/dev/null; then
+	vm_fail "egpu_gate cannot be removed while egpu_standin uses it"
+	insmod $KO/egpu_gate.ko
+else
+	vm_pass "egpu_gate cannot be removed while egpu_standin uses it"
+fi
+
+# --- B: hot-added with the modules loaded ------------------------------------
+B=0000:02:00.0
+vm_check "hot-plug B (edu on rp2)" vm_device_add eb edu rp2
+if vm_wait $WAIT present $B && vm_wait 5 sh -c "[ \"\$(cut -d' ' -f1 $DEV/$B/reset_method)\" = device_specific ]"; then
+	vm_pass "B reset_method has device_specific first at hot-add, no udev rule ('$(rm_of $B)')"
+else
+	vm_fail "B reset_method has device_specific first at hot-add" "reset_method '$(rm_of $B)'" "$(ls $DEV)"
+fi
+
+# --- echo 1 > reset on A ----------------------------------------------------
+set_cmd $A0 0x0106	# memory + bus master + SERR: mastering must be seen off
+set_cmd $A1 0x0106
+c0=$(cfg $A0) c1=$(cfg $A1) cmd0=$(get_cmd $A0)
+runs=$(param runs)
+vm_check "echo 1 > $A0/reset" sh -c "echo 1 > $DEV/$A0/reset"
+if [ "$(param runs)" -eq $((runs + 1)) ]; then
+	vm_pass "sysfs reset ran the stand-in reset once"
+else
+	vm_fail "sysfs reset ran the stand-in reset once" "runs $runs -> $(param runs)"
+fi
+[ "$(param master_off)" = Y ] && vm_pass "bus mastering was off during the reset (command before: $cmd0)" ||
+	vm_fail "bus mastering was off during the reset" "master_off $(param master_off)"
+[ "$(param checks_ok)" = Y ] && vm_pass "BAR0 mapped: edu ident, liveness, factorial checks passed" ||
+	vm_fail "BAR0 mapped: edu ident, liveness, factorial checks passed" "$(dmesg | grep standin | tail -n 3)"
+[ "$(cfg $A0)" = "$c0" ] && vm_pass "fn0 config space restored" ||
+	vm_fail "fn0 config space restored" "before $c0" "after  $(cfg $A0)"
+[ "$(cfg $A1)" = "$c1" ] && vm_pass "fn1 config space restored (scribbled by the reset)" ||
+	vm_fail "fn1 config space restored (scribbled by the reset)" "before $c1" "after  $(cfg $A1)"
+
+# A failing family result reaches the writer.
+echo -5 >$SP/result
+if sh -c "echo 1 > $DEV/$A0/reset" 2>/dev/null; then
+	vm_fail "a family error (-EIO) fails the sysfs reset"
+else
+	vm_pass "a family error (-EIO) fails the sysfs reset"
+fi
+echo 0 >$SP/result
+
+# --- VFIO_DEVICE_RESET on A ---------------------------------------------------
+if modprobe vfio_pci 2>/dev/null && modprobe vfio_iommu_type1 2>/dev/null &&
+	bind_vfio $A1 && bind_vfio $A0; then
+	vm_pass "A fn0 and fn1 bound to vfio-pci"
+	out=$(vfio_reset $A0 $SP/runs 2>&1)
+	rc=$?
+	before=$(echo "$out" | sed -n 's/.*before=\([0-9-]*\).*/\1/p')
+	after=$(echo "$out" | sed -n 's/.*after=\([0-9-]*\).*/\1/p')
+	if [ $rc -eq 0 ] && [ -n "$after" ] && [ "$after" -gt "$before" ]; then
+		vm_pass "VFIO_DEVICE_RESET returns 0 and runs the stand-in reset ($out)"
+	else
+		vm_fail "VFIO_DEVICE_RESET returns 0 and runs the stand-in reset" "exit $rc" "$out"
+	fi
+	[ "$(param master_off)" = Y ] && [ "$(param checks_ok)" = Y ] &&
+		vm_pass "VFIO reset: mastering off, BAR0 checks passed" ||
+		vm_fail "VFIO reset: mastering off, BAR0 checks passed" "master_off $(param master_off) checks_ok $(param checks_ok)"
+	unbind $A0
+	unbind $A1
+else
+	vm_fail "A fn0 and fn1 bound to vfio-pci" "$(ls -l $DEV/$A0/ 2>&1 | grep driver)"
+fi
+
+# --- a driver other than vfio-pci: refused ------------------------------------
+if modprobe pci_stub 2>/dev/null; then
+	echo pci-stub >"$DEV/$B/driver_override"
+	echo $B >/sys/bus/pci/drivers_probe
+	runs=$(param runs)
+	if sh -c "echo 1 > $DEV/$B/reset" 2>/dev/null; then
+		vm_fail "reset refused while bound to pci-stub"
+	elif [ "$(param runs)" -eq "$runs" ] && dmesg | grep -q "refusing standin-edu device-specific reset: bound to driver pci-stub"; then
+		vm_pass "reset refused while bound to pci-stub, with a log line"
+	else
+		vm_fail "reset refused while bound to pci-stub, with a log line" "$(dmesg | tail -n 3)"
+	fi
+	unbind $B
+else
+	vm_skip "reset refused while bound to another driver" "no pci_stub module"
+fi
+
+# --- T: not ours -----------------------------------------------------------------
+T=0000:03:00.0
+vm_check "hot-plug T (pci-testdev on rp3)" vm_device_add tt pci-testdev rp3
+if vm_wait $WAIT present $T; then
+	vm_diag "T reset_method '$(rm_of $T)'"
+	case " $(rm_of $T) " in
+	*" device_specific "*) vm_fail "T not claimed" "reset_method '$(rm_of $T)'" ;;
+	*) vm_pass "T not claimed ('$(rm_of $T)')" ;;
+	esac
+	if sh -c "echo device_specific > $DEV/$T/reset_method" 2>/dev/null; then
+		vm_fail "device_specific probe of T falls through to the kernel (unsupported)"
+	else
+		vm_pass "device_specific probe of T falls through to the kernel (unsupported)"
+	fi
+	runs=$(param runs)
+	vm_check "echo 1 > $T/reset (kernel's own method)" sh -c "echo 1 > $DEV/$T/reset"
+	[ "$(param runs)" -eq "$runs" ] && vm_pass "T's reset did not run the stand-in" ||
+		vm_fail "T's reset did not run the stand-in"
+else
+	vm_fail "T appears" "$(ls $DEV)"
+fi
+
+# --- unload restores ------------------------------------------------------------
+vm_check "rmmod egpu_standin" rmmod egpu_standin
+[ "$(rm_of $A0)" = "$A0_RM" ] && vm_pass "A fn0 reset_method restored to '$A0_RM'" ||
+	vm_fail "A fn0 reset_method restored to '$A0_RM'" "now '$(rm_of $A0)'"
+case " $(rm_of $B) " in
+*" device_specific "*) vm_fail "B reset_method without device_specific after unload" "'$(rm_of $B)'" ;;
+*) vm_pass "B reset_method without device_specific after unload ('$(rm_of $B)')" ;;
+esac
+vm_check "rmmod egpu_gate" rmmod egpu_gate
+vm_check "B resets through the kernel's own method after unload" sh -c "echo 1 > $DEV/$B/reset"
+
+# --- auto_reset_method=0 ----------------------------------------------------------
+if insmod $KO/egpu_gate.ko auto_reset_method=0 && insmod $STANDIN; then
+	[ "$(rm_of $A0)" = "$A0_RM" ] && vm_pass "auto_reset_method=0 leaves reset_method alone" ||
+		vm_fail "auto_reset_method=0 leaves reset_method alone" "now '$(rm_of $A0)'"
+	vm_check "device_specific can still be selected by hand" sh -c "echo device_specific > $DEV/$A0/reset_method"
+	vm_check "rmmod both" sh -c "rmmod egpu_standin && rmmod egpu_gate"
+else
+	vm_fail "reload with auto_reset_method=0"
+fi
+exit 0
