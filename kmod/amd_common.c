@@ -108,8 +108,10 @@ void egpu_amd_sleep_ms(struct egpu_hw *hw, unsigned int ms)
  * (which never exceeds real elapsed time, so it only matters if the clock
  * does not advance). Either ends the wait; the overrun is one step.
  */
-static int egpu_amd_poll_cond(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
-			      bool equal, u32 timeout_us, u32 *last)
+static int egpu_amd_poll_cond(struct egpu_hw *hw,
+			      int (*rd)(struct egpu_hw *hw, u32 addr, u32 *val),
+			      u32 dw, u32 mask, u32 value, bool equal,
+			      u32 timeout_us, u32 *last)
 {
 	u64 start = hw->ops->now_us(hw);
 	u64 requested = 0, elapsed;
@@ -117,7 +119,7 @@ static int egpu_amd_poll_cond(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
 	int ret;
 
 	for (;;) {
-		ret = egpu_amd_rreg(hw, dw, &v);
+		ret = rd(hw, dw, &v);
 		if (ret)
 			break;
 		if (((v & mask) == value) == equal)
@@ -143,13 +145,15 @@ static int egpu_amd_poll_cond(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
 int egpu_amd_poll(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
 		  u32 timeout_us, u32 *last)
 {
-	return egpu_amd_poll_cond(hw, dw, mask, value, true, timeout_us, last);
+	return egpu_amd_poll_cond(hw, egpu_amd_rreg, dw, mask, value, true,
+				  timeout_us, last);
 }
 
 int egpu_amd_poll_ne(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
 		     u32 timeout_us, u32 *last)
 {
-	return egpu_amd_poll_cond(hw, dw, mask, value, false, timeout_us, last);
+	return egpu_amd_poll_cond(hw, egpu_amd_rreg, dw, mask, value, false,
+				  timeout_us, last);
 }
 
 /*
@@ -183,6 +187,13 @@ int egpu_amd_smn_write(struct egpu_hw *hw, u32 addr, u32 val)
 	if (!ret)
 		ret = egpu_amd_rreg(hw, EGPU_SOC15_PCIE_DATA2, &dummy);
 	return ret;
+}
+
+int egpu_amd_smn_poll(struct egpu_hw *hw, u32 addr, u32 mask, u32 value,
+		      u32 timeout_us, u32 *last)
+{
+	return egpu_amd_poll_cond(hw, egpu_amd_smn_read, addr, mask, value, true,
+				  timeout_us, last);
 }
 
 /* VI SMC: index then data, no posting read (vi.c vi_smc_rreg()/_wreg()). */

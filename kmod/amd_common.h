@@ -131,6 +131,9 @@ void egpu_amd_sleep_ms(struct egpu_hw *hw, unsigned int ms);
 /* SMN through PCIE_INDEX2/PCIE_DATA2 with posting reads (sheet §1.2). */
 int egpu_amd_smn_read(struct egpu_hw *hw, u32 addr, u32 *val);
 int egpu_amd_smn_write(struct egpu_hw *hw, u32 addr, u32 val);
+/* egpu_amd_poll() on an SMN register. */
+int egpu_amd_smn_poll(struct egpu_hw *hw, u32 addr, u32 mask, u32 value,
+		      u32 timeout_us, u32 *last);
 
 /*
  * VI (Polaris) absolute dwords, no segments (sheet §1.2, §3.2):

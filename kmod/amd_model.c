@@ -151,7 +151,7 @@ static bool egpu_model_vi_read(struct egpu_amd_model *m, u32 dw, u32 *v)
 static u32 egpu_model_rreg(struct egpu_hw *hw, u32 dw)
 {
 	struct egpu_amd_model *m = egpu_model_of(hw);
-	u32 v;
+	u32 v = 0;
 
 	if (dw >= hw->mmio_dwords) {
 		m->outside++;
@@ -170,8 +170,8 @@ static void egpu_model_smc_store(struct egpu_amd_model *m, u32 index_reg, u32 va
 	u32 old = egpu_model_space_get(&m->smc, addr);
 
 	egpu_model_space_set(m, &m->smc, addr, val);
-	if (m->hooks && m->hooks->smc_write)
-		m->hooks->smc_write(m, addr, old, val);
+	if (m->hooks && m->hooks->ind_write)
+		m->hooks->ind_write(m, addr, old, val);
 }
 
 static void egpu_model_smu_msg(struct egpu_amd_model *m, u32 msg)
@@ -213,8 +213,12 @@ static void egpu_model_wreg(struct egpu_hw *hw, u32 dw, u32 val)
 		}
 	} else {
 		if (dw == EGPU_SOC15_PCIE_DATA2) {
-			egpu_model_space_set(m, &m->smn,
-					     egpu_model_get(m, EGPU_SOC15_PCIE_INDEX2), val);
+			u32 addr = egpu_model_get(m, EGPU_SOC15_PCIE_INDEX2);
+
+			old = egpu_model_space_get(&m->smn, addr);
+			egpu_model_space_set(m, &m->smn, addr, val);
+			if (m->hooks && m->hooks->ind_write)
+				m->hooks->ind_write(m, addr, old, val);
 			return;
 		}
 	}

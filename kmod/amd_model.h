@@ -64,8 +64,8 @@ struct egpu_amd_model;
 struct egpu_model_hooks {
 	/* After a BAR write was stored (old = previous value). */
 	void (*write)(struct egpu_amd_model *m, u32 dw, u32 old, u32 val);
-	/* After an SMC (VI) indirect write was stored. */
-	void (*smc_write)(struct egpu_amd_model *m, u32 addr, u32 old, u32 val);
+	/* After an indirect write (SMC on VI, SMN on SOC15) was stored. */
+	void (*ind_write)(struct egpu_amd_model *m, u32 addr, u32 old, u32 val);
 	/* When the SMU accepted a message (response 0x1). */
 	void (*smu_msg)(struct egpu_amd_model *m, u32 msg, u32 arg);
 };
@@ -135,8 +135,6 @@ struct egpu_model_part {
 	const struct egpu_model_access *a;
 	size_t n;
 };
-
-#define EGPU_MODEL_PART(arr) { (arr), ARRAY_SIZE(arr) }
 
 /* Like expect_log (@writes_only: expect_writes) with @parts concatenated. */
 void egpu_model_expect_parts(struct kunit *test, const struct egpu_amd_model *m,

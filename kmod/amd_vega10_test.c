@@ -128,7 +128,7 @@ static void egpu_v10_test_mode1(struct kunit *test)
 		EM_R(EGPU_MP0_C2PMSG_81, 0x0),
 	};
 	static const struct egpu_model_part parts[] = {
-		EGPU_MODEL_PART(egpu_v10_prologue), EGPU_MODEL_PART(exp),
+		{ egpu_v10_prologue, ARRAY_SIZE(egpu_v10_prologue) }, { exp, ARRAY_SIZE(exp) },
 	};
 	struct egpu_amd_model *m = egpu_v10_model(test);
 	struct egpu_reset_report r;
@@ -201,10 +201,10 @@ static const struct egpu_model_access egpu_v10_tail_writes[] = {
 static void egpu_v10_test_fallback_psp_not_ready(struct kunit *test)
 {
 	static const struct egpu_model_part parts[] = {
-		EGPU_MODEL_PART(egpu_v10_head_writes),
-		EGPU_MODEL_PART(egpu_v10_enter_writes),
-		EGPU_MODEL_PART(egpu_v10_exit_writes),
-		EGPU_MODEL_PART(egpu_v10_tail_writes),
+		{ egpu_v10_head_writes, ARRAY_SIZE(egpu_v10_head_writes) },
+		{ egpu_v10_enter_writes, ARRAY_SIZE(egpu_v10_enter_writes) },
+		{ egpu_v10_exit_writes, ARRAY_SIZE(egpu_v10_exit_writes) },
+		{ egpu_v10_tail_writes, ARRAY_SIZE(egpu_v10_tail_writes) },
 	};
 	struct egpu_amd_model *m = egpu_v10_model(test);
 	struct egpu_reset_report r;
@@ -243,9 +243,9 @@ static void egpu_v10_test_fallback_no_ack(struct kunit *test)
 static void egpu_v10_test_already_in_baco(struct kunit *test)
 {
 	static const struct egpu_model_part parts[] = {
-		EGPU_MODEL_PART(egpu_v10_head_writes),
-		EGPU_MODEL_PART(egpu_v10_exit_writes),
-		EGPU_MODEL_PART(egpu_v10_tail_writes),
+		{ egpu_v10_head_writes, ARRAY_SIZE(egpu_v10_head_writes) },
+		{ egpu_v10_exit_writes, ARRAY_SIZE(egpu_v10_exit_writes) },
+		{ egpu_v10_tail_writes, ARRAY_SIZE(egpu_v10_tail_writes) },
 	};
 	struct egpu_amd_model *m = egpu_v10_model(test);
 	struct egpu_reset_report r;
