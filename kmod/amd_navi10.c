@@ -50,9 +50,10 @@
 /*
  * Bootloader back after mode 1: the kernel waits 10 x 100 ms
  * (psp_v11_0_wait_for_bootloader()), vendor-reset up to 100 x msleep(100).
- * We take 5 s.
+ * We take 3 s: three times the kernel's bound, and a Navi reset stays
+ * within a few seconds even when the SMU does not answer.
  */
-#define EGPU_NAVI_BL_TIMEOUT_US		5000000
+#define EGPU_NAVI_BL_TIMEOUT_US		3000000
 /* MP1 firmware back after PUB_CTRL reset: vendor-reset 100000 x udelay(1). */
 #define EGPU_NAVI_MP1_TIMEOUT_US	100000
 

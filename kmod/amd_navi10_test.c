@@ -232,7 +232,7 @@ static void egpu_navi_test_psp_no_ack(struct kunit *test)
 	KUNIT_EXPECT_LE(test, m->now_us, 601000ULL);
 }
 
-/* Bootloader never back: -ETIMEDOUT at its 5 s bound. */
+/* Bootloader never back: -ETIMEDOUT at its 3 s bound. */
 static void egpu_navi_test_bl_never(struct kunit *test)
 {
 	struct egpu_amd_model *m = egpu_navi_model(test);
