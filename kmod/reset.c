@@ -915,3 +915,7 @@ void egpu_reset_exit(void)
 	egpu_reset_free_registry();
 	egpu_hook_exit();
 }
+
+#ifdef EGPU_KUNIT
+#include "reset_test.c"
+#endif
