@@ -118,7 +118,9 @@ std::string describe_ext_ack(const ExtAck& ack) {
   return s;
 }
 
-LibnlTransport::LibnlTransport(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+LibnlTransport::LibnlTransport(std::chrono::milliseconds timeout, std::string family,
+                               uint8_t version)
+    : timeout_(timeout), family_name_(std::move(family)), version_(version) {}
 
 LibnlTransport::~LibnlTransport() {
   if (sock_ != nullptr) nl_socket_free(sock_);
@@ -142,11 +144,11 @@ void LibnlTransport::connect(const char* what) {
   tv.tv_usec = static_cast<suseconds_t>((timeout_.count() % 1000) * 1000);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
     throw local_error(what, fmt::format("cannot set a receive timeout: {}", errno_text(errno)));
-  const int family = genl_ctrl_resolve(sk, EGPU_GATE_GENL_NAME);
+  const int family = genl_ctrl_resolve(sk, family_name_.c_str());
   if (family == -NLE_OBJ_NOTFOUND) throw module_not_loaded();
   if (family < 0)
     throw local_error(what, fmt::format("cannot resolve generic netlink family {}: {}",
-                                        EGPU_GATE_GENL_NAME, nl_error_text(family)));
+                                        family_name_, nl_error_text(family)));
   family_ = family;
   sock_ = guard.release();
 }
@@ -155,8 +157,8 @@ std::vector<Bytes> LibnlTransport::transact(uint8_t cmd, const Bytes& attrs, con
   connect(what);
   std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
   if (!msg) throw local_error(what, "out of memory");
-  if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, NLM_F_ACK, cmd,
-                  EGPU_GATE_GENL_VERSION) == nullptr ||
+  if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, NLM_F_ACK, cmd, version_) ==
+          nullptr ||
       (!attrs.empty() && nlmsg_append(msg.get(), const_cast<uint8_t*>(attrs.data()),
                                       attrs.size(), NLMSG_ALIGNTO) < 0))
     throw local_error(what, "cannot build the netlink message");

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "egpu_gate.h"
 #include "genl_transport.h"
 
 struct nl_sock;
@@ -32,8 +33,12 @@ std::string describe_ext_ack(const ExtAck& ack);
 
 class LibnlTransport : public GenlTransport {
  public:
-  // `timeout` bounds each wait for a reply.
-  explicit LibnlTransport(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // `timeout` bounds each wait for a reply.  `family` and `version` are
+  // egpu_gate's; tests talk to the kernel's own "nlctrl" family instead (a
+  // missing family is reported as module_not_loaded() either way).
+  explicit LibnlTransport(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                          std::string family = EGPU_GATE_GENL_NAME,
+                          uint8_t version = EGPU_GATE_GENL_VERSION);
   ~LibnlTransport() override;
   LibnlTransport(const LibnlTransport&) = delete;
   LibnlTransport& operator=(const LibnlTransport&) = delete;
@@ -45,6 +50,8 @@ class LibnlTransport : public GenlTransport {
   void connect(const char* what);
 
   std::chrono::milliseconds timeout_;
+  std::string family_name_;
+  uint8_t version_;
   nl_sock* sock_ = nullptr;
   int family_ = -1;
 };

@@ -1,10 +1,16 @@
 #include "libnl_transport.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/ethtool_netlink.h>
+#include <linux/genetlink.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
 #include <cerrno>
+#include <iostream>
 #include <memory>
 
 #include "egpu_gate.h"
@@ -97,6 +103,96 @@ TEST(LibnlTransportOnHost, FamilyNotFoundMeansNotLoaded) {
     if (e.code() == ExitCode::kFailure) GTEST_SKIP() << "no generic netlink here: " << e.what();
     EXPECT_EQ(e.code(), ExitCode::kNotLoaded) << e.what();
   }
+}
+
+// The request/reply/ack and error paths against the running kernel, with its
+// own generic netlink family "nlctrl" (CTRL_CMD_GETFAMILY is unprivileged).
+class NlctrlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("nlctrl"), "get family");
+    } catch (const Error& e) {
+      GTEST_SKIP() << "no generic netlink here: " << e.what();
+    }
+  }
+  static Bytes family_name(const char* name) {
+    std::unique_ptr<nl_msg, void (*)(nl_msg*)> m(nlmsg_alloc(), nlmsg_free);
+    nla_put_string(m.get(), CTRL_ATTR_FAMILY_NAME, name);
+    nlmsghdr* h = nlmsg_hdr(m.get());
+    auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
+    return Bytes(d, d + nlmsg_datalen(h));
+  }
+  LibnlTransport ctrl_{std::chrono::seconds(5), "nlctrl", 2};
+};
+
+TEST_F(NlctrlTest, ReplyThenAck) {
+  const std::vector<Bytes> replies =
+      ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("nlctrl"), "get family");
+  ASSERT_EQ(replies.size(), 1u);
+  const nlattr* tb[CTRL_ATTR_MAX + 1];
+  parse_attrs(replies[0], CTRL_ATTR_MAX, tb, "reply");
+  ASSERT_NE(tb[CTRL_ATTR_FAMILY_NAME], nullptr);
+  EXPECT_STREQ(static_cast<const char*>(nla_data(tb[CTRL_ATTR_FAMILY_NAME])), "nlctrl");
+  // The socket is reused for the next request.
+  EXPECT_EQ(ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("nlctrl"), "get family").size(), 1u);
+}
+
+TEST_F(NlctrlTest, KernelErrorIsMapped) {
+  try {
+    ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("egpu_nosuch"), "get family");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    EXPECT_THAT(e.what(), ::testing::StartsWith("get family: No such file or directory"));
+  }
+}
+
+TEST_F(NlctrlTest, ExtackMessageIsShown) {
+  // CTRL_ATTR_FAMILY_ID is a u16: one byte fails the kernel's policy, and
+  // the kernel says so in an extended ack.
+  std::unique_ptr<nl_msg, void (*)(nl_msg*)> m(nlmsg_alloc(), nlmsg_free);
+  nla_put_u8(m.get(), CTRL_ATTR_FAMILY_ID, 1);
+  nlmsghdr* h = nlmsg_hdr(m.get());
+  auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
+  try {
+    ctrl_.transact(CTRL_CMD_GETFAMILY, Bytes(d, d + nlmsg_datalen(h)), "get family");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    // EINVAL or ERANGE, depending on the kernel version.
+    EXPECT_THAT(e.what(), ::testing::MatchesRegex("get family: .* \\(kernel: .+\\)"));
+    std::cout << "kernel said: " << e.what() << "\n";
+  }
+}
+
+// EPERM from the kernel, as an unprivileged user gets it: a child process
+// drops to nobody and asks the "ethtool" family for an admin-only command
+// (the genl core checks the permission before anything else).
+TEST(LibnlTransportUnprivileged, KernelEpermIsPermissionDenied) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(100);
+    LibnlTransport t(std::chrono::seconds(5), ETHTOOL_GENL_NAME, ETHTOOL_GENL_VERSION);
+    try {
+      t.transact(ETHTOOL_MSG_LINKINFO_SET, {}, "set link info");
+    } catch (const Error& e) {
+      if (e.code() == ExitCode::kNotLoaded) _exit(101);  // no ethtool netlink
+      if (e.code() == ExitCode::kPermission &&
+          std::string(e.what()).rfind("permission denied: egpuctl needs root", 0) == 0)
+        _exit(0);
+      _exit(102);
+    }
+    _exit(103);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 100) GTEST_SKIP() << "cannot drop privileges here";
+  if (WEXITSTATUS(status) == 101) GTEST_SKIP() << "no ethtool generic netlink family";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "102: other error, 103: no error";
 }
 
 }  // namespace
