@@ -24,4 +24,11 @@
 #define TBSIM_UEVENT_DEVICE struct device
 #endif
 
+/* hex2bin(): linux/hex.h where it exists, else linux/kernel.h (6.1). */
+#ifdef TBSIM_HAVE_HEX_H
+#include <linux/hex.h>
+#else
+#include <linux/kernel.h>
+#endif
+
 #endif /* TBSIM_COMPAT_H */
