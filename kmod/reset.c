@@ -817,6 +817,46 @@ int egpu_reset_iterate_devs(egpu_reset_dev_fn_t fn, void *ctx)
 	return ret;
 }
 
+int egpu_reset_iterate_families(egpu_reset_family_fn_t fn, void *ctx)
+{
+	struct egpu_reset_family_info info;
+	struct egpu_family_entry *fe;
+	struct egpu_dyn_id *id;
+	unsigned int n, max = 0;
+	u32 *ids = NULL;
+	int ret = 0;
+
+	mutex_lock(&egpu_registry_lock);
+	list_for_each_entry(id, &egpu_dyn_ids, node)
+		max++;
+	if (max) {
+		ids = kcalloc(max, sizeof(*ids), GFP_KERNEL);
+		if (!ids) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	list_for_each_entry(fe, &egpu_families, node) {
+		n = 0;
+		list_for_each_entry(id, &egpu_dyn_ids, node)
+			if (id->fe == fe)
+				ids[n++] = (u32)id->vendor << 16 | id->device;
+		info.name = fe->fam->name;
+		info.owner = fe->owner ? module_name(fe->owner) : "kernel";
+		info.builtin = fe->owner == THIS_MODULE;
+		info.ids = fe->fam->ids;
+		info.dyn_ids = ids;
+		info.n_dyn_ids = n;
+		ret = fn(&info, ctx);
+		if (ret)
+			break;
+	}
+out:
+	mutex_unlock(&egpu_registry_lock);
+	kfree(ids);
+	return ret;
+}
+
 /* ---- hot-plug --------------------------------------------------------------- */
 
 static int egpu_bus_notify(struct notifier_block *nb, unsigned long action,

@@ -80,6 +80,26 @@ typedef int (*egpu_reset_dev_fn_t)(const struct egpu_reset_dev_info *info,
 				 void *ctx);
 int egpu_reset_iterate_devs(egpu_reset_dev_fn_t fn, void *ctx);
 
+/* A registered family, for listing (netlink). */
+struct egpu_reset_family_info {
+	const char *name;
+	const char *owner;			/* module name */
+	bool builtin;
+	const struct pci_device_id *ids;	/* built-in IDs, 0-terminated */
+	const u32 *dyn_ids;			/* VENDOR << 16 | DEVICE */
+	unsigned int n_dyn_ids;
+};
+
+typedef int (*egpu_reset_family_fn_t)(const struct egpu_reset_family_info *info,
+				      void *ctx);
+
+/*
+ * Call @fn for every family in registration order, under the registry
+ * mutex (same rules as egpu_reset_iterate_devs(); @info is valid only
+ * during the call).
+ */
+int egpu_reset_iterate_families(egpu_reset_family_fn_t fn, void *ctx);
+
 /* Module init/exit: installs the hook, the bus notifier, claims devices. */
 int egpu_reset_init(void);
 void egpu_reset_exit(void);

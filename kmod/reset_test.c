@@ -132,6 +132,41 @@ static void egpu_reset_test_iterate(struct kunit *test)
 	}
 }
 
+struct egpu_test_fam_seen {
+	bool found;
+	bool builtin;
+	unsigned int n_dyn;
+	u32 dyn0;
+};
+
+static int egpu_test_fam_cb(const struct egpu_reset_family_info *info, void *ctx)
+{
+	struct egpu_test_fam_seen *seen = ctx;
+
+	if (strcmp(info->name, "kunit-a"))
+		return 0;
+	seen->found = true;
+	seen->builtin = info->builtin;
+	seen->n_dyn = info->n_dyn_ids;
+	seen->dyn0 = info->n_dyn_ids ? info->dyn_ids[0] : 0;
+	return 0;
+}
+
+static void egpu_reset_test_iterate_families(struct kunit *test)
+{
+	struct egpu_test_fam_seen seen = {};
+
+	KUNIT_ASSERT_EQ(test, 0, egpu_reset_iterate_families(egpu_test_fam_cb, &seen));
+	KUNIT_EXPECT_FALSE(test, seen.found);
+	egpu_test_register(test, &egpu_test_fam_a);
+	KUNIT_ASSERT_EQ(test, 0, egpu_reset_add_id("kunit-a", 0xfffe, 0x0005));
+	KUNIT_ASSERT_EQ(test, 0, egpu_reset_iterate_families(egpu_test_fam_cb, &seen));
+	KUNIT_EXPECT_TRUE(test, seen.found);
+	KUNIT_EXPECT_TRUE(test, seen.builtin);	/* owner THIS_MODULE */
+	KUNIT_EXPECT_EQ(test, 1U, seen.n_dyn);
+	KUNIT_EXPECT_EQ(test, 0xfffe0005U, seen.dyn0);
+}
+
 static void egpu_reset_test_claims_unknown(struct kunit *test)
 {
 	struct pci_dev *fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
@@ -147,6 +182,7 @@ static struct kunit_case egpu_reset_test_cases[] = {
 	KUNIT_CASE(egpu_reset_test_dyn_ids),
 	KUNIT_CASE(egpu_reset_test_ids_die_with_family),
 	KUNIT_CASE(egpu_reset_test_iterate),
+	KUNIT_CASE(egpu_reset_test_iterate_families),
 	KUNIT_CASE(egpu_reset_test_claims_unknown),
 	{}
 };
