@@ -8,7 +8,8 @@ Usage:
                  --script GUEST.sh [--script ...] --tap OUT.tap
                  [--console OUT.log] [--guest-log OUT.guest.log]
                  [--name PREFIX] [--timeout S] [--mem M] [--smp N]
-                 [--append "..."] [--allow-taint OE] [--qemu-arg ARG]...
+                 [--append "..."] [--allow-taint OE] [--pciehp] [--qemu-arg ARG]...
+                 [--bzimage] [--vmlinux-cache DIR] [--release REL]
                  [--keep] [--verbose]
 
 Kernel:   --kernel is a bzImage (or an ELF vmlinux with a PVH note, which
@@ -40,12 +41,17 @@ Guest channels (kernel printk can never corrupt a TAP line):
           Lines starting with "@@" are protocol:
             guest -> host  @@BEGIN name | @@END name rc | @@TAINT n | @@DONE
                            @@QMP id {json QMP command}
-            host -> guest  @@QMP-REPLY id {json QMP answer}
+                           @@QMP-EVENT id {"event": NAME, "device": ID, "timeout": S}
+            host -> guest  @@QMP-REPLY id {json QMP answer, or the event}
           A @@QMP request is sent to QEMU's QMP socket as is (the runner
           did qmp_capabilities); the answer (the "return" or "error" object)
           is written back on ttyS1, where vm_qmp reads it. This is how a
           guest hot-plugs devices (device_add/device_del onto rp1..rp4) at
-          the exact point it wants.
+          the exact point it wants. @@QMP-EVENT waits (bounded) for the
+          first not yet consumed QMP event NAME (optionally with
+          data.device == ID), e.g. DEVICE_DELETED after a device_del.
+          A script line starting with "@@" is taken as protocol: do not
+          print such lines otherwise.
 
 Machine: qemu-system-x86_64 -accel tcg -machine q35 -m 1G -nographic
   -no-reboot, -device intel-iommu,intremap=on (first device), pcie-root-ports
@@ -457,6 +463,8 @@ def build_initramfs(args, work, release):
         data = decompress_module(ko)
         kos.append((ko, data))
         want += modinfo_depends(data)
+    provided = {modname(ko) for ko, _ in kos}
+    want = [w for w in want if modname(w) not in provided]
     staged = None
     if args.modroot or want or kos:
         staged = os.path.join(work, "modstage")
@@ -630,6 +638,7 @@ class Collector:
         self.taint = None
         self.times = {}
         self.marks = {}        # first host time of each @@ tag
+        self.waiters = []      # pending @@QMP-EVENT requests
 
     def add(self, ok, desc, directive="", diags=()):
         self.out.append((ok, desc, directive, list(diags)))
@@ -733,12 +742,16 @@ def qemu_command(args, kernel, initrd, console, chan_sock, qmp_sock):
     for i in range(1, ROOT_PORTS + 1):
         cmd += ["-device", f"pcie-root-port,id=rp{i},bus=pcie.0,chassis={i},slot={i},"
                 f"addr={i + 1}.0"]
-    cmd += ["-chardev", f"file,id=con,path={console}",
+    def esc(p):
+        return p.replace(",", ",,")
+    cmd += ["-chardev", f"file,id=con,path={esc(console)}",
             "-serial", "chardev:con",
-            "-chardev", f"socket,id=chan,path={chan_sock}",
+            "-chardev", f"socket,id=chan,path={esc(chan_sock)}",
             "-serial", "chardev:chan",
-            "-qmp", f"unix:{qmp_sock},server=on,wait=off",
+            "-qmp", f"unix:{esc(qmp_sock)},server=on,wait=off",
             "-kernel", kernel, "-initrd", initrd, "-append", append]
+    if args.pciehp:
+        cmd += ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
     cmd += args.qemu_arg
     return cmd
 
@@ -829,6 +842,8 @@ def run(args):
                     l, buf = buf.split(b"\n", 1)
                     handle_line(l.decode(errors="replace").rstrip("\r"), col, chan,
                                 qmp, args)
+            if col.waiters:
+                serve_waiters(col, chan, qmp)
             if proc.poll() is not None and chan not in r:
                 break
         if buf:
@@ -887,6 +902,30 @@ def run(args):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def serve_waiters(col, chan, qmp):
+    """Answer @@QMP-EVENT requests: the first unconsumed QMP event of that
+    name (and data.device, if asked) since the run began, else a Timeout
+    error once the request's deadline passed."""
+    now = time.monotonic()
+    for w in list(col.waiters):
+        rid, name, device, deadline = w
+        hit = None
+        for ev in (qmp.events if qmp else []):
+            if ev.get("event") == name and (
+                    device is None or ev.get("data", {}).get("device") == device):
+                hit = ev
+                break
+        if hit is not None:
+            qmp.events.remove(hit)
+            ans = hit
+        elif now >= deadline:
+            ans = {"error": {"class": "Timeout", "desc": f"no QMP event {name}"}}
+        else:
+            continue
+        col.waiters.remove(w)
+        chan.sendall(f"@@QMP-REPLY {rid} {json.dumps(ans)}\n".encode())
+
+
 def handle_line(line, col, chan, qmp, args):
     now = time.monotonic()
     if not line.startswith("@@"):
@@ -915,6 +954,15 @@ def handle_line(line, col, chan, qmp, args):
             pass
     elif tag == "@@DONE":
         col.done = True
+    elif tag == "@@QMP-EVENT" and len(parts) > 2:
+        try:
+            req = json.loads(parts[2])
+            col.waiters.append((parts[1], req["event"], req.get("device"),
+                                now + float(req.get("timeout", 30))))
+        except (ValueError, KeyError, TypeError) as e:
+            chan.sendall(f"@@QMP-REPLY {parts[1]} "
+                         f"{json.dumps({'error': {'class': 'HarnessError', 'desc': str(e)}})}\n"
+                         .encode())
     elif tag == "@@QMP" and len(parts) > 2:
         rid = parts[1]
         try:
@@ -955,6 +1003,9 @@ def main():
     p.add_argument("--vmlinux-cache",
                    help="where extracted vmlinux files are kept (default $EGPU_CACHE/vm)")
     p.add_argument("--qemu", default="qemu-system-x86_64")
+    p.add_argument("--pciehp", action="store_true",
+                   help="native PCIe hot-plug (pciehp) on the root ports instead of "
+                        "ACPI hot-plug (removal then waits pciehp's 5 s button delay)")
     p.add_argument("--qemu-arg", action="append", default=[])
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--verbose", "-v", action="store_true")

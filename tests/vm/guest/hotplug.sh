@@ -58,6 +58,11 @@ for round in 1 2; do
 	else
 		vm_fail "round $round: 1234:11e8 gone within $WAIT s" "$(vm_pci_find 1234 11e8)"
 	fi
+	if out=$(vm_qmp_event DEVICE_DELETED $WAIT edu0); then
+		vm_pass "round $round: QEMU reports DEVICE_DELETED for edu0"
+	else
+		vm_fail "round $round: QEMU reports DEVICE_DELETED for edu0" "$out"
+	fi
 done
 
 # A QMP error must come back as an error, not hang the guest.

@@ -17,9 +17,13 @@
 #   vm_elapsed T0                seconds since uptime T0, 2 decimals
 #   vm_qmp JSON [SECS]           send a QMP command to the host's QEMU (via
 #                                the runner) and wait for the answer (default
-#                                30 s); prints the answer, sets VM_QMP_REPLY;
-#                                0 if it is a "return", 1 an "error",
-#                                2 no answer in time
+#                                30 s); prints the answer, sets VM_QMP_REPLY
+#                                (not in a $(...) subshell); 0 if it is a
+#                                "return", 1 an "error", 2 no answer in time
+#   vm_qmp_event NAME [SECS] [DEVICE]  wait (default 30 s) for the first
+#                                not yet consumed QMP event NAME (with
+#                                data.device == DEVICE if given); prints it;
+#                                0 seen, 1 timeout/error, 2 no answer
 #   vm_device_add ID DRIVER BUS [JSONFIELDS]   QMP device_add
 #   vm_device_del ID                           QMP device_del
 #   vm_pci_find VENDOR DEVICE    print the BDFs (0000:01:00.0) whose
@@ -68,11 +72,22 @@ vm_wait() {
 }
 
 vm_qmp() {
+	_vm_request "@@QMP" "$1" "${2:-30}"
+}
+
+vm_qmp_event() {
+	_vm_dev=${3:+, \"device\": \"$3\"}
+	_vm_request "@@QMP-EVENT" "{\"event\": \"$1\", \"timeout\": ${2:-30}$_vm_dev}" "$((${2:-30} + 5))"
+}
+
+# _vm_request TAG JSON SECS: send a request, wait for its @@QMP-REPLY.
+_vm_request() {
 	_vm_qmp_seq=$((_vm_qmp_seq + 1))
-	_vm_id="$$.$_vm_qmp_seq"
-	_vm_tmo=${2:-30}
+	# unique even across $(...) subshells, where the counter does not persist
+	_vm_id="$$.$_vm_qmp_seq.$(cut -c1-8 /proc/sys/kernel/random/uuid)"
+	_vm_tmo=$3
 	VM_QMP_REPLY=""
-	echo "@@QMP $_vm_id $1" >"$VM_CHAN"
+	echo "$1 $_vm_id $2" >"$VM_CHAN"
 	_vm_end=$(awk -v s="$_vm_tmo" '{ printf "%d\n", $1 + s + 1 }' /proc/uptime)
 	while :; do
 		_vm_now=$(awk '{ printf "%d\n", $1 }' /proc/uptime)
@@ -84,8 +99,8 @@ vm_qmp() {
 			VM_QMP_REPLY=${_vm_line#"@@QMP-REPLY $_vm_id "}
 			echo "$VM_QMP_REPLY"
 			case "$VM_QMP_REPLY" in
-			'{"return"'*) return 0 ;;
-			*) return 1 ;;
+			'{"error"'*) return 1 ;;
+			*) return 0 ;;
 			esac
 			;;
 		esac
