@@ -575,6 +575,7 @@ class Qmp:
 # --------------------------------------------------------------------------
 RESULT = re.compile(r"^(not ok|ok)\b(?:\s+(\d+))?(?:\s*-)?\s*(.*)$")
 PLAN = re.compile(r"^1\.\.(\d+)")
+DIRECTIVE = re.compile(r"(?<!\\)#\s*((?:SKIP|TODO)\b.*)$", re.IGNORECASE)
 
 ERROR_PATTERNS = [
     r"BUG:", r"\bOops\b", r"WARNING:", r"KASAN:", r"UBSAN:",
@@ -687,10 +688,10 @@ class Collector:
         if not m:
             return  # other output stays in the guest log only
         verdict, num, rest = m.groups()
-        desc, directive = rest, ""
-        if "#" in rest:
-            desc, directive = rest.split("#", 1)
-            desc, directive = desc.strip(), directive.strip()
+        desc, directive = rest.strip(), ""
+        d = DIRECTIVE.search(rest)
+        if d:
+            desc, directive = rest[:d.start()].strip(), d.group(1).strip()
         if not desc:
             desc = f"test {num or self.cur['results'] + 1}"
         ok = verdict == "ok"
@@ -714,14 +715,12 @@ def write_tap(path, col, header):
     lines += getattr(col, "pre", [])
     failed = 0
     for i, (ok, desc, directive, diags) in enumerate(col.out, 1):
-        desc = desc.replace("#", "\\#")
+        desc = re.sub(r"(?<!\\)#", r"\\#", desc)
         line = f"{'ok' if ok else 'not ok'} {i} - {desc}"
         if directive:
             line += f" # {directive}"
-        elif not ok:
-            failed += 1
-        if not ok and directive.upper().startswith("SKIP"):
-            failed += 1
+        if not ok and not directive.upper().startswith("TODO"):
+            failed += 1  # as tests/summarize counts
         lines.append(line)
         lines += [d if d.startswith("#") else "# " + d for d in diags]
     with open(path + ".tmp", "w") as f:
