@@ -94,7 +94,7 @@ MODULE_PARM_DESC(event_timeout_ms,
 
 static char *preset;
 module_param(preset, charp, 0444);
-MODULE_PARM_DESC(preset, "Topology built when domain0 appears: egpu or chain (default none)");
+MODULE_PARM_DESC(preset, "Topology built when domain0 appears: egpu, egpu-boot or chain (default none)");
 
 /* Security levels, in the order and spelling of enum tb_security_level. */
 enum tbsim_security {
@@ -1126,16 +1126,26 @@ static const struct tbsim_swspec tbsim_storage = {
 };
 
 /*
- * egpu:  0-1 Blackmagic eGPU Pro (vendor 0x4, device 0xa153) behind the
- *        host router, the runbook's host.
- * chain: 0-1 dock, 0-301 eGPU Pro, 0-30301 storage: a daisy chain of three.
+ * egpu:      0-1 Blackmagic eGPU Pro (vendor 0x4, device 0xa153) behind the
+ *            host router, the runbook's host.
+ * egpu-boot: the same, connected at boot: the boot firmware opened its
+ *            PCIe tunnel, so it arrives with boot 1 and authorized 1.
+ * chain:     0-1 dock, 0-301 eGPU Pro, 0-30301 storage: a daisy chain of
+ *            three.
  */
 static int tbsim_preset(struct tbsim_domain *tb, const char *name)
 {
+	struct tbsim_swspec boot;
 	int ret;
 
 	if (!strcmp(name, "egpu"))
 		return tbsim_add_switch(tb, 0x1, &tbsim_egpu_pro, NULL);
+	if (!strcmp(name, "egpu-boot")) {
+		boot = tbsim_egpu_pro;
+		boot.boot = true;
+		boot.authorized = 1;
+		return tbsim_add_switch(tb, 0x1, &boot, NULL);
+	}
 	if (strcmp(name, "chain"))
 		return -EINVAL;
 	ret = tbsim_add_switch(tb, 0x1, &tbsim_dock, NULL);
@@ -1515,7 +1525,7 @@ static int tbsim_reset(void)
  *                      the write returns once it holds it
  *   release_lock [domain=N]
  *                      end hold_lock early
- *   preset egpu|chain [domain=N]
+ *   preset egpu|egpu-boot|chain [domain=N]
  *   clear_events       drop queued tunnel events
  *   reset              unplug all but the host routers, default settings,
  *                      no events, counters zero

@@ -297,6 +297,16 @@ check_attr "security none: deauthorization shows 0" "$TB/domain0/deauthorization
 ctl remove 0-1
 vm_wait $WAIT gpu_none && vm_pass "security none: unplug removes the GPU" ||
 	{ vm_fail "security none: unplug removes the GPU" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+ctl domain security=user
+ctl preset egpu-boot
+check_attr "egpu-boot: 0-1 boot 1" "$TB/0-1/boot" '^1$'
+check_attr "egpu-boot: 0-1 authorized 1" "$TB/0-1/authorized" '^1$'
+vm_wait $WAIT gpu_two && vm_pass "egpu-boot: tunnel up on arrival, GPU present" ||
+	{ vm_fail "egpu-boot: GPU present" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+expect_ok "egpu-boot: de-authorize (the runbook's pre-shutdown step)" "$TB/0-1/authorized" 0
+vm_wait $WAIT gpu_none && vm_pass "egpu-boot: de-authorization removes the GPU" ||
+	{ vm_fail "egpu-boot: de-authorization removes the GPU" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+ctl remove 0-1
 for lvl in dponly nopcie; do
 	ctl domain security=$lvl
 	absent_attr "security $lvl: no authorized attribute" "$TB/0-0/authorized"
