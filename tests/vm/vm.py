@@ -103,6 +103,14 @@ class SetupError(Exception):
     pass
 
 
+class Terminated(Exception):
+    """SIGTERM/SIGHUP: stop QEMU, still write the TAP file."""
+
+
+def _on_signal(signum, _frame):
+    raise Terminated(signal.Signals(signum).name)
+
+
 def log(args, msg):
     if args.verbose:
         print(f"vm.py: {msg}", file=sys.stderr, flush=True)
@@ -796,58 +804,21 @@ def run(args):
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qerr,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         glog = open(args.guest_log, "wb")
-        chan = None
-        qmp = None
-        buf = b""
         timed_out = False
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                timed_out = True
-                break
-            if chan is None:
-                r, _, _ = select.select([lsock], [], [], min(0.2, deadline - now))
-                if r:
-                    chan, _ = lsock.accept()
-                elif proc.poll() is not None:
-                    break
-                continue
-            if qmp is None:
-                try:
-                    qmp = Qmp(qmp_path, min(deadline, time.monotonic() + 15))
-                except (SetupError, OSError, EOFError, TimeoutError) as e:
-                    if proc.poll() is not None:
-                        break
-                    raise SetupError(f"QMP: {e}")
-            r, _, _ = select.select([chan, qmp.sock], [], [], min(0.5, deadline - now))
-            if qmp.sock in r:
-                d = qmp.sock.recv(65536)
-                if d:
-                    qmp.buf += d
-                    while b"\n" in qmp.buf:
-                        l, qmp.buf = qmp.buf.split(b"\n", 1)
-                        try:
-                            qmp.events.append(json.loads(l))
-                        except ValueError:
-                            pass
-            if chan in r:
-                d = chan.recv(65536)
-                if not d:
-                    break
-                glog.write(d)
-                glog.flush()
-                buf += d
-                while b"\n" in buf:
-                    l, buf = buf.split(b"\n", 1)
-                    handle_line(l.decode(errors="replace").rstrip("\r"), col, chan,
-                                qmp, args)
-            if col.waiters:
-                serve_waiters(col, chan, qmp)
-            if proc.poll() is not None and chan not in r:
-                break
-        if buf:
-            handle_line(buf.decode(errors="replace").rstrip("\r"), col, chan, qmp, args)
-        if timed_out:
+        terminated = None
+        try:
+            pump(proc, lsock, qmp_path, deadline, glog, col, args)
+        except TimeoutError:
+            timed_out = True
+        except Terminated as e:
+            terminated = str(e)
+        if terminated:
+            where = col.cur["name"] if col.cur else ("poweroff" if col.done else "boot")
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            col.add(False, f"{col.prefix}: {re.sub(r'.sh$', '', where)} "
+                    f"(vm.py stopped by {terminated})")
+        elif timed_out:
             where = col.cur["name"] if col.cur else ("poweroff" if col.done else "boot")
             where = re.sub(r"\.sh$", "", where)
             os.killpg(proc.pid, signal.SIGKILL)
@@ -869,7 +840,7 @@ def run(args):
             elif proc.returncode != 0:
                 col.add(False, f"{col.prefix}: poweroff (QEMU exit status {proc.returncode})")
         missing = [n for n in names if n not in col.ended and (not col.cur or col.cur["name"] != n)]
-        if col.booted is not None and not timed_out:
+        if col.booted is not None and not timed_out and not terminated:
             for n in missing:
                 col.add(False, f"{col.prefix}: {re.sub(r'.sh$', '', n)} (did not run)")
         bad, reasons = scan_console(args.console, args.allow_taint, col.taint)
@@ -899,6 +870,60 @@ def run(args):
             print(f"vm.py: work dir kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def pump(proc, lsock, qmp_path, deadline, glog, col, args):
+    """Serve the test channel and QMP until the guest is gone; raises
+    TimeoutError at the deadline."""
+    chan = None
+    qmp = None
+    buf = b""
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise TimeoutError()
+        if chan is None:
+            r, _, _ = select.select([lsock], [], [], min(0.2, deadline - now))
+            if r:
+                chan, _ = lsock.accept()
+            elif proc.poll() is not None:
+                break
+            continue
+        if qmp is None:
+            try:
+                qmp = Qmp(qmp_path, min(deadline, time.monotonic() + 15))
+            except (SetupError, OSError, EOFError, TimeoutError) as e:
+                if proc.poll() is not None:
+                    break
+                raise SetupError(f"QMP: {e}")
+        r, _, _ = select.select([chan, qmp.sock], [], [], min(0.5, deadline - now))
+        if qmp.sock in r:
+            d = qmp.sock.recv(65536)
+            if d:
+                qmp.buf += d
+                while b"\n" in qmp.buf:
+                    l, qmp.buf = qmp.buf.split(b"\n", 1)
+                    try:
+                        qmp.events.append(json.loads(l))
+                    except ValueError:
+                        pass
+        if chan in r:
+            d = chan.recv(65536)
+            if not d:
+                break
+            glog.write(d)
+            glog.flush()
+            buf += d
+            while b"\n" in buf:
+                l, buf = buf.split(b"\n", 1)
+                handle_line(l.decode(errors="replace").rstrip("\r"), col, chan,
+                            qmp, args)
+        if col.waiters:
+            serve_waiters(col, chan, qmp)
+        if proc.poll() is not None and chan not in r:
+            break
+    if buf:
+        handle_line(buf.decode(errors="replace").rstrip("\r"), col, chan, qmp, args)
 
 
 def serve_waiters(col, chan, qmp):
@@ -1014,8 +1039,13 @@ def main():
     args.guest_log = args.guest_log or re.sub(r"(\.console)?\.log$", "", args.console) + ".guest.log"
     for f in (args.tap, args.console, args.guest_log):
         os.makedirs(os.path.dirname(os.path.abspath(f)), exist_ok=True)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
     try:
         return run(args)
+    except Terminated as e:
+        print(f"vm.py: stopped by {e}", file=sys.stderr)
+        return 1
     except SetupError as e:
         print(f"vm.py: error: {e}", file=sys.stderr)
         col = Collector(args.name or "vm")
