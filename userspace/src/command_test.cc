@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "commands.h"
 #include "error.h"
 
 namespace egpuctl {
@@ -52,6 +53,7 @@ class CommandTreeTest : public ::testing::Test {
                 {.name = "fail", .summary = "throws an Error", .run = fail},
                 {.name = "crash", .summary = "throws something else", .run = crash},
                 {.name = "plain", .summary = "no options", .run = leaf},
+                {.name = "help", .summary = "egpuctl's help command", .run = cmd_help},
             },
     };
   }
@@ -80,7 +82,8 @@ TEST_F(CommandTreeTest, UsageIsGeneratedFromTheTable) {
                            "  beta   a group\n"
                            "  fail   throws an Error\n"
                            "  crash  throws something else\n"
-                           "  plain  no options\n"));
+                           "  plain  no options\n"
+                           "  help   egpuctl's help command\n"));
   EXPECT_THAT(u, HasSubstr("Options (before COMMAND):\n"));
   EXPECT_THAT(u, HasSubstr("  --json  "));
   EXPECT_THAT(u, HasSubstr("  -V, --version  "));
@@ -226,6 +229,21 @@ TEST_F(CommandTreeTest, NestedUnknownCommandSuggests) {
   EXPECT_EQ(err, "tool: beta: unknown command 'oen'; did you mean 'one'?\n");
   EXPECT_EQ(run({"beta", "--bogus"}), 2);
   EXPECT_THAT(err, StartsWith("tool: beta: expected a command, not option '--bogus'\n"));
+}
+
+TEST_F(CommandTreeTest, HelpWalksNestedGroups) {
+  EXPECT_EQ(run({"help", "beta"}), 0);
+  EXPECT_THAT(out, StartsWith("Usage: tool beta COMMAND [ARGS...]\n"));
+  EXPECT_EQ(run({"help", "beta", "one"}), 0);
+  EXPECT_EQ(out, "Usage: tool beta one [OPTIONS]\n\nFirst of beta.\n\nOptions:\n"
+                 "  -h, --help  show this help\n");
+  EXPECT_EQ(ran, "");
+  EXPECT_EQ(run({"help", "beta", "oen"}), 2);
+  EXPECT_EQ(err, "tool: beta: unknown command 'oen'; did you mean 'one'?\n");
+  EXPECT_EQ(run({"help", "beta", "one", "x"}), 2);
+  EXPECT_EQ(err, "tool: help: 'tool beta one' has no subcommand 'x'\n");
+  EXPECT_EQ(run({"help"}), 0);
+  EXPECT_EQ(out, group_usage(root, "tool", true));
 }
 
 TEST_F(CommandTreeTest, ErrorsBecomeMessagesAndExitCodes) {
