@@ -10,7 +10,7 @@ Usage:
                  [--name PREFIX] [--timeout S] [--mem M] [--smp N]
                  [--append "..."] [--allow-taint OE] [--pciehp] [--qemu-arg ARG]...
                  [--bzimage] [--vmlinux-cache DIR] [--release REL]
-                 [--keep] [--verbose]
+                 [--no-strip] [--keep] [--verbose]
 
 Kernel:   --kernel is a bzImage (or an ELF vmlinux with a PVH note, which
           boots about 2 s faster under TCG). The release (uname -r) is read
@@ -27,6 +27,9 @@ Modules:  --modroot DIR holds lib/modules/REL/ or usr/lib/modules/REL/ (an
           (also reachable as /lib/modules/extra/NAME.ko for insmod).
 Binaries: --bin FILE is copied to /usr/bin/ with the shared libraries ldd
           lists (and the dynamic loader) at their host paths.
+          --bin and unsigned --ko files lose their debug info on the way
+          (strip --strip-debug: a smaller initramfs unpacks faster under
+          TCG; egpuctl 6.3 MB -> 0.3 MB); --no-strip keeps it.
 Files:    --file SRC:DST copies a host file (or directory) to DST in the guest.
 Scripts:  each --script runs in order under busybox sh, cwd /tmp, stdin
           /dev/null, stdout+stderr on the test channel; it prints TAP lines
@@ -359,6 +362,32 @@ class ModTree:
         return out
 
 
+MODSIG = b"~Module signature appended~\n"
+
+
+def strip_debug(data, work, args):
+    """Drop debug info (strip --strip-debug; symbols stay) to keep the
+    initramfs small: the guest unpacks it under TCG. Signed modules are
+    left alone (stripping would drop the signature)."""
+    if args.no_strip or data.endswith(MODSIG) or data[:4] != b"\x7fELF":
+        return data
+    strip = shutil.which("strip")
+    if not strip:
+        return data
+    src, dst = os.path.join(work, "strip.in"), os.path.join(work, "strip.out")
+    with open(src, "wb") as f:
+        f.write(data)
+    r = subprocess.run([strip, "--strip-debug", "-o", dst, src],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        return data
+    with open(dst, "rb") as f:
+        out = f.read()
+    os.unlink(src)
+    os.unlink(dst)
+    return out
+
+
 def ldd_libs(path):
     try:
         r = subprocess.run(["ldd", path], stdout=subprocess.PIPE,
@@ -497,7 +526,7 @@ def build_initramfs(args, work, release):
             dst = os.path.join(sbase, "extra", modname(ko) + ".ko")
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             with open(dst, "wb") as f:
-                f.write(data)
+                f.write(strip_debug(data, work, args))
         depmod = shutil.which("depmod") or "/sbin/depmod"
         if not os.path.exists(depmod):
             raise SetupError("depmod not found (package kmod)")
@@ -512,7 +541,7 @@ def build_initramfs(args, work, release):
         if not os.path.isfile(b):
             raise SetupError(f"--bin {b} not found")
         with open(b, "rb") as f:
-            c.file("usr/bin/" + os.path.basename(b), f.read(), 0o755)
+            c.file("usr/bin/" + os.path.basename(b), strip_debug(f.read(), work, args), 0o755)
         for lib in ldd_libs(b):
             real = os.path.realpath(lib)
             with open(real, "rb") as f:
@@ -1031,6 +1060,9 @@ def main():
                    help="native PCIe hot-plug (pciehp) on the root ports instead of "
                         "ACPI hot-plug (removal then waits pciehp's 5 s button delay)")
     p.add_argument("--qemu-arg", action="append", default=[])
+    p.add_argument("--no-strip", action="store_true",
+                   help="copy --bin/--ko files with their debug info (default: "
+                        "strip --strip-debug; signed modules are never stripped)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--verbose", "-v", action="store_true")
     args = p.parse_args()
