@@ -4,8 +4,10 @@
 # Build the out-of-tree module directory SRCDIR against kernel ID with W=1
 # and warnings fatal (KCFLAGS=-Werror, and any "warning:" in the log, e.g.
 # from modpost, fails the build). On success the *.ko files are copied to
-# OUTDIR; the log is always saved as OUTDIR/build.log (paths in it name the
-# real source tree).
+# OUTDIR with the module's Module.symvers; the log is always saved as
+# OUTDIR/build.log (paths in it name the real source tree).
+# KBUILD_EXTRA_SYMBOLS=FILE... (host paths, e.g. OUTDIR/Module.symvers of
+# kmod/) links a test module against another module's exports.
 #
 # The sources are copied to a scratch tree (inside the chroot for chroot
 # IDs) with their layout relative to the git repository kept: the
@@ -31,8 +33,19 @@ shift 3
 kid "$ID" >/dev/null || usage
 [ -d "$SRC" ] || { echo "error: SRCDIR $SRC is not a directory" >&2; exit 2; }
 [ -e "$SRC/Makefile" ] || [ -e "$SRC/Kbuild" ] || { echo "error: $SRC has no Makefile or Kbuild" >&2; exit 2; }
+# KBUILD_EXTRA_SYMBOLS names host files: they are copied into the scratch
+# tree and the variable rewritten (below); other variables pass unchanged.
+VARS=() EXTRA=()
 for v in "$@"; do
-	case $v in *=*) ;; *) echo "error: MAKEVARS must be VAR=value, got '$v'" >&2; exit 2 ;; esac
+	case $v in
+	KBUILD_EXTRA_SYMBOLS=*)
+		for f in ${v#*=}; do
+			[ -f "$f" ] || { echo "error: KBUILD_EXTRA_SYMBOLS file $f does not exist (build the module that provides it first)" >&2; exit 2; }
+			EXTRA+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")")
+		done ;;
+	*=*) VARS+=("$v") ;;
+	*) echo "error: MAKEVARS must be VAR=value, got '$v'" >&2; exit 2 ;;
+	esac
 done
 SRC=$(cd "$SRC" && pwd)
 mkdir -p "$OUT"
@@ -80,7 +93,8 @@ else
 fi
 KEY=$(
 	{
-		printf '%s\n' "id=$ID" "release=$RELEASE" "src=$REL_SRC" "harness=$harness" "env=$envstamp" "vars=$*"
+		printf '%s\n' "id=$ID" "release=$RELEASE" "src=$REL_SRC" "harness=$harness" "env=$envstamp" "vars=${VARS[*]}"
+		[ ${#EXTRA[@]} -eq 0 ] || cat "${EXTRA[@]}"
 		(cd "$TOP" && xargs -0 -r sha256sum --) <"$FILES"
 	} | khash
 )
@@ -92,6 +106,7 @@ finish_from() { # DIR [cached]: copy a result to OUT, report, exit with its stat
 	cp "$d/build.log" "$LOG"
 	if [ "$rc" = 0 ]; then
 		find "$d" -maxdepth 1 -name '*.ko' -exec cp {} "$OUT/" \;
+		[ ! -f "$d/Module.symvers" ] || cp "$d/Module.symvers" "$OUT/Module.symvers"
 		klog "$ID: $REL_SRC ok${2:+ (cached)}: $(cd "$d" && ls -- *.ko | tr '\n' ' ')-> $OUT"
 	else
 		klog "$ID: $REL_SRC FAILED${2:+ (cached)}, log: $LOG"
@@ -118,7 +133,16 @@ trap 'rm -f "$FILES"; rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
 tar -C "$TOP" --null -T "$FILES" -cf - | tar -C "$W" -xf -
 
-MAKECMD=(make -C "$KDIR" M="$WIN/$REL_SRC" -j2 W=1 KCFLAGS=-Werror "$@" modules)
+if [ ${#EXTRA[@]} -gt 0 ]; then
+	mkdir -p "$W/.extra"
+	ev=""
+	for i in "${!EXTRA[@]}"; do
+		cp "${EXTRA[$i]}" "$W/.extra/$i.symvers"
+		ev="$ev $WIN/.extra/$i.symvers"
+	done
+	VARS+=("KBUILD_EXTRA_SYMBOLS=${ev# }")
+fi
+MAKECMD=(make -C "$KDIR" M="$WIN/$REL_SRC" -j2 W=1 KCFLAGS=-Werror "${VARS[@]}" modules)
 # a private TMPDIR: make's jobserver fifo is /tmp/GMfifo<pid>, and pids repeat
 # in the PID namespaces of concurrent chroot builds
 mkdir -p "$W/.tmp"
@@ -129,7 +153,7 @@ set +e
 	echo "# ${MAKECMD[*]}"
 	echo "# (sources copied to $WIN; paths below are rewritten to $TOP)"
 	if [ "$WHERE" = host ]; then
-		(cd "$W" && timeout "$EGPU_BUILD_TIMEOUT" env LANG=C TMPDIR="$W/.tmp" "${MAKECMD[@]}")
+		(cd "$W" && timeout --foreground "$EGPU_BUILD_TIMEOUT" env LANG=C TMPDIR="$W/.tmp" "${MAKECMD[@]}")
 	else
 		kchroot_run "$CHROOT" TMPDIR="$WIN/.tmp" "${MAKECMD[@]}"
 	fi
@@ -158,6 +182,7 @@ mkdir -p "$C"
 cp "$W/build.log" "$C/build.log"
 if [ $rc = 0 ]; then
 	for k in $kos; do cp "$k" "$C/"; done
+	[ ! -f "$W/$REL_SRC/Module.symvers" ] || cp "$W/$REL_SRC/Module.symvers" "$C/Module.symvers"
 fi
 echo $rc >"$C/rc"
 rm -rf "$CACHE"

@@ -28,7 +28,7 @@ set -eu
 kchroot_run() {
 	local c=$1; shift
 	[ -d "$c/proc" ] || mkdir -p "$c/proc"
-	timeout "${KCHROOT_TIMEOUT:-$EGPU_BUILD_TIMEOUT}" \
+	timeout --foreground "${KCHROOT_TIMEOUT:-$EGPU_BUILD_TIMEOUT}" \
 		unshare --mount --propagation private --pid --fork --kill-child --mount-proc="$c/proc" \
 		chroot "$c" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 		DEBIAN_FRONTEND=noninteractive "$@"
@@ -133,7 +133,7 @@ kchroot_ensure() {
 	t0=$(know)
 	klog "debootstrap --variant=minbase $name (log: $c.debootstrap.log)"
 	# private mount namespace: whatever debootstrap mounts dies with it
-	timeout "$EGPU_APT_TIMEOUT" unshare --mount --propagation private \
+	timeout --foreground "$EGPU_APT_TIMEOUT" unshare --mount --propagation private \
 		debootstrap --variant=minbase --components=main "$name" "$t" "$mirror" >"$c.debootstrap.log" 2>&1 ||
 		{ tail -n 15 "$c.debootstrap.log" >&2; kdie "debootstrap $name failed, see $c.debootstrap.log"; }
 	t1=$(kelapsed "$t0")
@@ -229,6 +229,8 @@ kchroot_headers() {
 		KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$c" apt-get -q update >>"$log" 2>&1 ||
 			{ tail -n 15 "$log" >&2; kdie "apt-get update in the $name chroot failed, see $log"; }
 	fi
+	# an interrupted earlier install leaves dpkg half-configured
+	kchroot_run "$c" dpkg --configure -a >>"$log" 2>&1 || true
 	kchroot_fake_image "$c" "$rel" >>"$log" 2>&1 ||
 		{ tail -n 15 "$log" >&2; kdie "cannot install the placeholder image package in the $name chroot, see $log"; }
 	KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$c" apt-get -q -y "${topt[@]}" install "linux-headers-$rel" >>"$log" 2>&1 ||

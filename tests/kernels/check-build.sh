@@ -5,7 +5,8 @@
 # prepare its build environment, and build kmod/ plus every tests/kmod/*/
 # that has a Makefile, with W=1 and warnings fatal (build-module.sh), into
 # $EGPU_BUILD/modules/ID/ (*.ko; build.log for kmod, build-NAME.log for the
-# test modules).
+# test modules; kmod's Module.symvers, which the test modules are linked
+# against with KBUILD_EXTRA_SYMBOLS).
 #
 # Writes one TAP line per (ID, module dir) to $EGPU_RESULTS/build.tap, with
 # the warnings/errors as "# " lines after a "not ok", and the plan "1..N"
@@ -84,12 +85,13 @@ for id in "${ids[@]}"; do
 		"$here/buildenv.sh" "$id" >/dev/null 2>>"$errf" || envok=0
 		te=$(kelapsed "$t1")
 	fi
+	# progress and timings of the (cold) preparation steps
+	cat "$errf" >&2
 	if [ $envok = 1 ]; then
 		row "$id" "$rel" "(fetch)" ok "$tf"
 		row "$id" "$rel" "(build env)" ok "$te"
 	else
 		row "$id" "$rel" "(fetch/env)" FAIL "$(kelapsed "$t0")"
-		cat "$errf" >&2
 	fi
 	rm -rf "$out"
 	mkdir -p "$out"
@@ -104,7 +106,12 @@ for id in "${ids[@]}"; do
 		stage=$out/.stage-${m//\//_}
 		t0=$(know)
 		rc=0
-		"$here/build-module.sh" "$id" "$KREPO/$m" "$stage" >/dev/null 2>"$stage.err" || rc=$?
+		vars=()
+		# test modules link against egpu_gate.ko's exports
+		if [ "$m" != kmod ] && [ -f "$out/Module.symvers" ]; then
+			vars+=("KBUILD_EXTRA_SYMBOLS=$out/Module.symvers")
+		fi
+		"$here/build-module.sh" "$id" "$KREPO/$m" "$stage" "${vars[@]}" >/dev/null 2>"$stage.err" || rc=$?
 		secs=$(kelapsed "$t0")
 		if [ -f "$stage/build.log" ]; then
 			mv "$stage/build.log" "$log"
@@ -112,6 +119,7 @@ for id in "${ids[@]}"; do
 			cp "$stage.err" "$log"
 		fi
 		find "$stage" -maxdepth 1 -name '*.ko' -exec mv {} "$out/" \; 2>/dev/null || true
+		if [ "$m" = kmod ] && [ -f "$stage/Module.symvers" ]; then mv "$stage/Module.symvers" "$out/"; fi
 		cached=""
 		grep -q '(cached)' "$stage.err" && cached=" (cached)"
 		if [ $rc = 0 ]; then

@@ -144,7 +144,7 @@ Acquire::Check-Valid-Until "false";
 EOC
 	stamp="$d/updated"
 	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ] || [ -n "${EGPU_REFRESH:-}" ]; then
-		APT_CONFIG="$d/apt.conf" timeout "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" update >"$d/update.log" 2>&1 ||
+		APT_CONFIG="$d/apt.conf" timeout --foreground "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" update >"$d/update.log" 2>&1 ||
 			{ echo "apt-get update for $1 failed, see $d/update.log (network? mirror $(privapt_mirror)?)" >&2; return 1; }
 		if grep -q '^[WE]:' "$d/update.log"; then
 			echo "apt-get update for $1 reported problems, see $d/update.log" >&2
@@ -192,7 +192,7 @@ kpkg_deps() {
 kdownload() {
 	local id=$1 dir=$2; shift 2
 	mkdir -p "$dir"
-	(cd "$dir" && kapt "$id" timeout "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" download "$@") >"$dir/download.log" 2>&1 ||
+	(cd "$dir" && kapt "$id" timeout --foreground "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" download "$@") >"$dir/download.log" 2>&1 ||
 		{ echo "apt-get download $* failed, see $dir/download.log" >&2; tail -n 5 "$dir/download.log" >&2; return 1; }
 }
 
