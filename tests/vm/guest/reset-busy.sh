@@ -5,12 +5,23 @@
 # with a post handler) egpu_gate must refuse to load and say why, and load
 # once the other user is gone.
 #
-# Needs: --ko egpu_gate.ko --ko egpu_ipmodify_blocker.ko
+# If the other user can still be added while egpu_gate holds the function
+# (kprobes may fall back to a breakpoint), resets must still be redirected.
+#
+# Needs: --ko egpu_gate.ko --ko egpu_ipmodify_blocker.ko, egpu_standin.ko
+#        (see reset.sh)
 . /usr/lib/vm/lib.sh
 
 KO=/lib/modules/extra
+DEV=/sys/bus/pci/devices
 BLOCKER=$KO/egpu_ipmodify_blocker.ko
 [ -e "$BLOCKER" ] || BLOCKER=/opt/egpu/egpu_ipmodify_blocker.ko
+STANDIN=$KO/egpu_standin.ko
+[ -e "$STANDIN" ] || STANDIN=/opt/egpu/egpu_standin.ko
+E=0000:04:00.0
+present() { [ -e "$DEV/$1" ]; }
+vm_check "hot-plug an edu on rp4" vm_device_add ebusy edu rp4
+vm_wait 10 present $E || vm_fail "edu appears as $E" "$(ls $DEV)"
 
 vm_check "insmod egpu_ipmodify_blocker.ko" insmod $BLOCKER || exit 1
 if insmod $KO/egpu_gate.ko 2>/dev/null; then
@@ -25,11 +36,23 @@ fi
 	vm_pass "no egpu_gate left after the failed load"
 vm_check "rmmod egpu_ipmodify_blocker" rmmod egpu_ipmodify_blocker
 vm_check "insmod egpu_gate.ko once the other user is gone" insmod $KO/egpu_gate.ko
+vm_check "insmod egpu_standin.ko" insmod $STANDIN
 if insmod $BLOCKER 2>/dev/null; then
-	vm_fail "the other user cannot take the function while egpu_gate holds it"
+	vm_diag "the other user was added while egpu_gate holds the function: $(dmesg | grep egpu_ipmodify_blocker | tail -n 1)"
+	runs=$(cat /sys/module/egpu_standin/parameters/runs)
+	vm_check "echo 1 > $E/reset with the other user present" sh -c "echo 1 > $DEV/$E/reset"
+	if [ "$(cat /sys/module/egpu_standin/parameters/runs)" -eq $((runs + 1)) ]; then
+		vm_pass "the hook still redirects with the other user present"
+	else
+		vm_fail "the hook still redirects with the other user present" "$(dmesg | tail -n 5)"
+	fi
 	rmmod egpu_ipmodify_blocker
 else
 	vm_pass "the other user cannot take the function while egpu_gate holds it"
 fi
-vm_check "rmmod egpu_gate" rmmod egpu_gate
+runs=$(cat /sys/module/egpu_standin/parameters/runs)
+vm_check "echo 1 > $E/reset" sh -c "echo 1 > $DEV/$E/reset"
+[ "$(cat /sys/module/egpu_standin/parameters/runs)" -eq $((runs + 1)) ] &&
+	vm_pass "the hook redirects" || vm_fail "the hook redirects"
+vm_check "rmmod egpu_standin egpu_gate" sh -c "rmmod egpu_standin && rmmod egpu_gate"
 exit 0
