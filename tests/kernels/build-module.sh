@@ -58,6 +58,7 @@ LOG=$OUT/build.log
 	{ echo "build environment for $ID could not be prepared:"; cat "$OUT/buildenv.log"; } >"$LOG"
 	exit 3
 }
+cat "$OUT/buildenv.log" >&2
 rm -f "$OUT/buildenv.log"
 kbuildenv "$ID" 2>/dev/null # cached now: sets RELEASE WHERE CHROOT KDIR
 

@@ -161,6 +161,7 @@ EOF
 	cp -L /etc/resolv.conf "$t/etc/resolv.conf" 2>/dev/null || true
 	KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$t" apt-get -q update >"$c.apt.log" 2>&1 ||
 		{ tail -n 15 "$c.apt.log" >&2; kdie "apt-get update in the $name chroot failed, see $c.apt.log"; }
+	# shellcheck disable=SC2086
 	KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$t" apt-get -q -y install $KCHROOT_PKGS >>"$c.apt.log" 2>&1 ||
 		{ tail -n 15 "$c.apt.log" >&2; kdie "installing $KCHROOT_PKGS in the $name chroot failed, see $c.apt.log"; }
 	echo "$KCHROOT_PKGS" >"$t/.egpu-chroot-pkgs"

@@ -77,7 +77,7 @@ M=$T/modroot
 if [ -d "$M/usr/lib/modules" ] && [ ! -e "$M/lib" ]; then
 	ln -s usr/lib "$M/lib"
 fi
-[ -d "$M/lib/modules/$REL" ] || kdie "no lib/modules/$REL in the packages of $ID ($(cat "$T/packages" | tr '\n' ' '))"
+[ -d "$M/lib/modules/$REL" ] || kdie "no lib/modules/$REL in the packages of $ID ($(tr '\n' ' ' <"$T/packages"))"
 
 vmlinuz=""
 for f in "$M/boot/vmlinuz-$REL" "$M/lib/modules/$REL/vmlinuz"; do

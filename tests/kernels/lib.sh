@@ -58,6 +58,7 @@ ksecurity_mirror() {
 #   KID_CHROOT    chroot name (= debootstrap suite) for chroot IDs
 #   KID_TARGET    apt target release for installing headers in the chroot ("" = default)
 #   KID_SERIES    expected kernel series (a note is printed when it moved on)
+# shellcheck disable=SC2034 # the KID_* variables are for the callers
 kid() {
 	local m s
 	m=$(privapt_mirror) || return 1
@@ -185,7 +186,7 @@ kresolve() {
 kpkg_deps() {
 	kapt "$1" apt-cache show --no-all-versions "$2" 2>/dev/null |
 		awk -F': ' '$1 == "Depends" || $1 == "Pre-Depends" { print $2 }' |
-		tr ',|' '\n\n' | sed -e 's/^ *//' -e 's/[ (].*//' | grep -E "$3" | sort -u || true
+		tr ',|' '\n' | sed -e 's/^ *//' -e 's/[ (].*//' | grep -E "$3" | sort -u || true
 }
 
 # kdownload ID DIR PKG...: apt-get download PKG... into DIR (bounded).
