@@ -314,6 +314,41 @@ done
 ctl domain security=user
 check_attr "security user: authorized attribute back" "$TB/0-0/authorized" '^1$'
 
+# --- permissions: only root authorizes -------------------------------------
+ctl preset egpu
+if out=$(vm_run_as nobody "echo 1 > $TB/0-1/authorized" 2>&1); then
+	vm_fail "unprivileged authorize is refused" "succeeded: $out"
+else
+	case "$out" in
+	*"Permission denied"*) vm_pass "unprivileged authorize is refused (Permission denied)" ;;
+	*) vm_fail "unprivileged authorize is refused with Permission denied" "$out" ;;
+	esac
+fi
+check_attr "unprivileged: 0-1 still unauthorized" "$TB/0-1/authorized" '^0$'
+perm=$(stat -c %a "$TB/0-1/authorized" 2>/dev/null)
+[ "$perm" = 644 ] && vm_pass "authorized mode 0644" || vm_fail "authorized mode 0644" "mode $perm"
+
+# --- NHI unbind with a tunnel up and the lock held, rebind ------------------
+expect_ok "authorize 0-1" "$TB/0-1/authorized" 1
+vm_wait $WAIT gpu_two && vm_pass "GPU up before the NHI unbind" ||
+	{ vm_fail "GPU up before the NHI unbind" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+ctl hold_lock ms=20000
+t0=$(vm_uptime)
+expect_ok "unbind the NHI from thunderbolt while the domain lock is held" /sys/bus/pci/drivers/thunderbolt/unbind "$nhi"
+dt=$(vm_elapsed "$t0")
+if awk -v d="$dt" 'BEGIN { exit !(d < 5) }'; then
+	vm_pass "unbind ends the held lock early ($dt s, not 20 s)"
+else
+	vm_fail "unbind ends the held lock early" "took $dt s"
+fi
+[ ! -e "$TB/domain0" ] && [ ! -e "$TB/0-0" ] && [ ! -e "$TB/0-1" ] &&
+	vm_pass "unbind removes domain0, 0-0, 0-1" || vm_fail "unbind removes domain0, 0-0, 0-1" "$(ls "$TB")"
+vm_wait $WAIT gpu_none && vm_pass "unbind: tunnel down relayed, GPU gone" ||
+	{ vm_fail "unbind: tunnel down relayed, GPU gone" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+expect_ok "bind the NHI again" /sys/bus/pci/drivers/thunderbolt/bind "$nhi"
+[ -e "$TB/domain0" ] && [ -e "$TB/0-0" ] && [ ! -e "$TB/0-1" ] &&
+	vm_pass "rebind: a fresh domain0 with only the host router" || vm_fail "rebind: a fresh domain0" "$(ls "$TB")"
+
 # --- events file: bounded wait --------------------------------------------
 tbsim_relay_stop
 ctl clear_events
