@@ -5,6 +5,7 @@
 #
 # Needs (vm.py): --ko egpu_gate.ko, --bin egpuctl, optionally
 # --bin egpu_uapi_test. EGPU_KO overrides the module path.
+# shellcheck source=lib.sh
 . /usr/lib/vm/lib.sh
 
 KO=${EGPU_KO:-/lib/modules/extra/egpu_gate.ko}
@@ -69,7 +70,7 @@ status_root() {
 	run_ctl root status --json
 	if [ "$rc" -ne 0 ]; then
 		vm_fail "$1egpuctl status --json as root" "exit status $rc" "$out" "$err"
-	elif ! echo "$out" | vm_json_valid; then
+	elif ! echo "$out" | vm_json_valid -; then
 		vm_fail "$1egpuctl status --json is valid JSON" "$out"
 	elif ! echo "$out" | grep -q "\"module_version\": *\"$ver\""; then
 		vm_fail "$1egpuctl status --json has \"module_version\": \"$ver\"" "$out"
@@ -138,10 +139,12 @@ if load "insmod egpu_gate.ko"; then
 	if [ -d $MOD/parameters ]; then
 		missing=""
 		for p in $PARAMS; do
-			[ -r $MOD/parameters/$p ] || missing="$missing $p"
+			[ -r "$MOD/parameters/$p" ] || missing="$missing $p"
 		done
 		if [ -z "$missing" ]; then
-			vm_pass "parameters: $(for p in $PARAMS; do printf '%s=%s ' $p "$(cat $MOD/parameters/$p)"; done)"
+			vals=""
+			for p in $PARAMS; do vals="$vals $p=$(cat "$MOD/parameters/$p")"; done
+			vm_pass "module parameters:$vals"
 		else
 			vm_fail "module parameters $PARAMS present" "missing:$missing" "$(ls $MOD/parameters)"
 		fi

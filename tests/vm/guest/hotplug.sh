@@ -3,6 +3,7 @@
 # QEMU's edu device (1234:11e8) on root port rp1, sees it appear in
 # /sys/bus/pci/devices within a bounded wait, with an IOMMU group, then
 # device_del and sees it go. Twice, so the id and slot are reusable.
+# shellcheck source=lib.sh
 . /usr/lib/vm/lib.sh
 
 WAIT=10

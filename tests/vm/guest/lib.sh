@@ -93,6 +93,7 @@ _vm_request() {
 		_vm_now=$(awk '{ printf "%d\n", $1 }' /proc/uptime)
 		_vm_left=$((_vm_end - _vm_now))
 		[ "$_vm_left" -gt 0 ] || return 2
+		# shellcheck disable=SC3045 # busybox ash has read -t
 		IFS= read -r -t "$_vm_left" _vm_line <"$VM_CHAN" || continue
 		case "$_vm_line" in
 		"@@QMP-REPLY $_vm_id "*)

@@ -8,8 +8,8 @@
 # If the other user can still be added while egpu_gate holds the function
 # (kprobes may fall back to a breakpoint), resets must still be redirected.
 #
-# Needs: --ko egpu_gate.ko --ko egpu_ipmodify_blocker.ko, egpu_standin.ko
-#        (see reset.sh)
+# Needs: --ko egpu_gate.ko --ko egpu_ipmodify_blocker.ko --ko egpu_standin.ko
+#        (tests/kernels/build-module.sh ID tests/kmod/standin OUT builds both)
 . /usr/lib/vm/lib.sh
 
 KO=/lib/modules/extra

@@ -2,10 +2,11 @@
 # Reset hook and core, end to end, with the stand-in family for QEMU's edu
 # device (tests/kmod/standin: egpu_standin.ko, vfio_reset helper).
 #
-# Needs: --ko egpu_gate.ko --bin vfio_reset --modules "vfio_pci vfio_iommu_type1" (pci_stub
-#        optional), and egpu_standin.ko as --ko or, as long as vm.py resolves
-#        the dependencies of every --ko from --modroot only,
-#        --file egpu_standin.ko:/opt/egpu/egpu_standin.ko
+# Needs: --ko egpu_gate.ko --ko egpu_standin.ko --bin vfio_reset
+#        --modules "vfio_pci vfio_iommu_type1" (pci_stub optional).
+#        Build: tests/kernels/build-module.sh ID tests/kmod/standin OUT
+#        (egpu_standin.ko has no link-time dependency on egpu_gate);
+#        vfio_reset: make -C tests/kmod/standin vfio_reset (static).
 #
 #  A = two-function edu on rp1 (01:00.0 + 01:00.1, like a GPU and its HDMI
 #      audio), hot-plugged before the modules load: claimed at load.

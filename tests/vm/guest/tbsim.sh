@@ -349,6 +349,27 @@ expect_ok "bind the NHI again" /sys/bus/pci/drivers/thunderbolt/bind "$nhi"
 [ -e "$TB/domain0" ] && [ -e "$TB/0-0" ] && [ ! -e "$TB/0-1" ] &&
 	vm_pass "rebind: a fresh domain0 with only the host router" || vm_fail "rebind: a fresh domain0" "$(ls "$TB")"
 
+# --- a second NHI: domain1 and the runbook's name 1-1 ----------------------
+nhi2=$(vm_pci_find 1b36 0005 | sed -n 2p)
+if [ -z "$nhi2" ]; then
+	vm_skip "second domain" "one pci-testdev only (add a second -device pci-testdev)"
+else
+	case "$(readlink -f "$TB/domain1")" in
+	*/"$nhi2"/domain1) vm_pass "domain1 is a child of the second NHI $nhi2" ;;
+	*) vm_fail "domain1 is a child of the second NHI $nhi2" "$(readlink -f "$TB/domain1")" ;;
+	esac
+	ctl preset egpu domain=1
+	case "$(readlink -f "$TB/1-1")" in
+	*/"$nhi2"/domain1/1-0/1-1) vm_pass "1-1 (the runbook's name) sits below domain1/1-0" ;;
+	*) vm_fail "1-1 sits below domain1/1-0" "$(readlink -f "$TB/1-1")" ;;
+	esac
+	expect_ok "authorize 1-1" "$TB/1-1/authorized" 1
+	vm_wait $WAIT gpu_two && vm_pass "1-1: GPU up" || { vm_fail "1-1: GPU up" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+	check_attr "domain0 unaffected: 0-0 has no children" "$TB/0-0/authorized" '^1$'
+	expect_ok "de-authorize 1-1" "$TB/1-1/authorized" 0
+	vm_wait $WAIT gpu_none && vm_pass "1-1: GPU gone" || { vm_fail "1-1: GPU gone" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+fi
+
 # --- events file: bounded wait --------------------------------------------
 tbsim_relay_stop
 ctl clear_events
