@@ -212,6 +212,27 @@ ctl set 0-1 deauth_delay_ms=0
 vm_wait $WAIT gpu_none && vm_pass "GPU gone after the slow de-authorization" ||
 	{ vm_fail "GPU gone after the slow de-authorization" "$(vm_pci_find 1234 11e8)"; relay_diag; }
 
+# --- racing writers on a contended lock: exactly one wins -------------------
+ctl hold_lock ms=1000
+pids=
+for i in 1 2 3 4; do
+	( if out=$(tbsim_write "$E/authorized" 1); then echo ok; else echo "$out"; fi ) >/tmp/race.$i 2>&1 &
+	pids="$pids $!"
+done
+# shellcheck disable=SC2086
+wait $pids
+wins=$(cat /tmp/race.[1-4] | grep -c '^ok$')
+einval=$(cat /tmp/race.[1-4] | grep -c '^Invalid argument$')
+if [ "$wins" -eq 1 ] && [ "$einval" -eq 3 ]; then
+	vm_pass "4 racing writers of 1: one succeeds, three get EINVAL"
+else
+	vm_fail "4 racing writers of 1: one succeeds, three get EINVAL" "$(cat /tmp/race.[1-4])"
+fi
+vm_wait $WAIT gpu_two && vm_pass "GPU up after the race" ||
+	{ vm_fail "GPU up after the race" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+expect_ok "de-authorize 0-1" "$E/authorized" 0
+vm_wait $WAIT gpu_none && vm_pass "GPU gone" || { vm_fail "GPU gone" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+
 # --- daisy chain of three: order, subtree de-authorization, unplug --------
 ctl reset && vm_pass "reset"
 [ -e "$E" ] && vm_fail "reset unplugs 0-1" || vm_pass "reset unplugs 0-1"
