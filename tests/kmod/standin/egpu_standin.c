@@ -123,14 +123,46 @@ static const struct egpu_reset_family standin_family = {
 	.reset = standin_reset,
 };
 
+/*
+ * egpu_gate's API is looked up at load time with symbol_get() (which also
+ * pins egpu_gate while we hold it), not linked: the module then builds
+ * without egpu_gate's Module.symvers and carries no modinfo dependency.
+ */
+static int (*standin_register)(const struct egpu_reset_family *family,
+			       struct module *owner);
+static void (*standin_unregister)(const struct egpu_reset_family *family);
+
+static void standin_put_api(void)
+{
+	if (standin_register)
+		symbol_put(egpu_reset_register_family);
+	if (standin_unregister)
+		symbol_put(egpu_reset_unregister_family);
+}
+
 static int __init standin_init(void)
 {
-	return egpu_reset_register_family(&standin_family, THIS_MODULE);
+	int ret;
+
+	standin_register = symbol_get(egpu_reset_register_family);
+	standin_unregister = symbol_get(egpu_reset_unregister_family);
+	if (!standin_register || !standin_unregister) {
+		pr_err("egpu_gate is not loaded (egpu_reset_register_family not found)\n");
+		standin_put_api();
+		return -ENODEV;
+	}
+	ret = standin_register(&standin_family, THIS_MODULE);
+	if (ret) {
+		pr_err("cannot register the stand-in family: %d\n", ret);
+		standin_put_api();
+	}
+	return ret;
 }
 
 static void __exit standin_exit(void)
 {
-	egpu_reset_unregister_family(&standin_family);
+	standin_unregister(&standin_family);
+	standin_put_api();
 }
 
 module_init(standin_init);
