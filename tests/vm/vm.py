@@ -100,6 +100,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST_LIB = os.path.join(HERE, "guest", "lib.sh")
 CHAN_DEV = "/dev/ttyS1"
 ROOT_PORTS = 4
+VMLINUX_KEEP = 16
 
 
 class SetupError(Exception):
@@ -239,6 +240,7 @@ def extract_vmlinux(image, cache_dir, args):
     digest = hashlib.sha256(b).hexdigest()[:20]
     out = os.path.join(cache_dir, f"vmlinux-{digest}")
     if os.path.exists(out):
+        os.utime(out)  # most recently used
         return out
     setup_sects = b[0x1F1] or 4
     poff, plen = struct.unpack("<II", b[0x248:0x250])
@@ -270,6 +272,15 @@ def extract_vmlinux(image, cache_dir, args):
         log(args, f"{image}: no PVH note (CONFIG_PVH off), booting the bzImage")
         return image
     os.replace(tmp, out)
+    # keep the cache bounded: the newest VMLINUX_KEEP images stay
+    old = sorted((os.path.join(cache_dir, f) for f in os.listdir(cache_dir)
+                  if f.startswith("vmlinux-") and not f.endswith(".tmp")),
+                 key=lambda f: os.stat(f).st_mtime, reverse=True)
+    for f in old[VMLINUX_KEEP:]:
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
     return out
 
 
