@@ -16,7 +16,8 @@
  *    others directly), which the core must restore.
  * Parameters (read-only unless noted): runs, master_off (1 when mastering
  * was off in the last run), checks_ok (1 when the register checks passed),
- * result (0644: -errno to return from the next resets, after the checks).
+ * result (0644: -errno to return from the next resets, after the checks),
+ * delay_ms (0644: make each reset last that much longer, at most 5 s).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,6 +46,9 @@ MODULE_PARM_DESC(checks_ok, "edu register checks passed in the last reset");
 static int result;
 module_param(result, int, 0644);
 MODULE_PARM_DESC(result, "Value (0 or -errno) the reset returns");
+static unsigned int delay_ms;
+module_param(delay_ms, uint, 0644);
+MODULE_PARM_DESC(delay_ms, "Extra time the reset takes, in ms (at most 5000)");
 
 static int standin_checks(struct egpu_hw *hw)
 {
@@ -105,6 +109,7 @@ static int standin_reset(struct egpu_hw *hw, struct egpu_reset_report *report)
 	ret = standin_checks(hw);
 	WRITE_ONCE(checks_ok, !ret);
 	standin_scribble(hw);
+	hw->ops->msleep(hw, min(READ_ONCE(delay_ms), 5000U));
 	WRITE_ONCE(runs, runs + 1);
 	dev_info(hw->dev, "stand-in reset run %u: command 0x%04x, checks %s\n",
 		 runs, cmd & 0xffff, ret ? "failed" : "ok");

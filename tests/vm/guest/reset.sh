@@ -182,6 +182,32 @@ else
 	vm_fail "T appears" "$(ls $DEV)"
 fi
 
+# --- a device removed while its reset runs -----------------------------------------
+# ACPI hot-plug removes the device only after the guest ejects it, and the
+# removal waits for the device lock the reset holds: the reset completes,
+# then the device goes and egpu_gate drops it (its reference held by the
+# running reset keeps everything valid until then).
+D=0000:04:00.0
+vm_check "hot-plug D (edu on rp4)" vm_device_add edel edu rp4
+if vm_wait $WAIT present $D; then
+	echo 1500 >$SP/delay_ms
+	runs=$(param runs)
+	(sh -c "echo 1 > $DEV/$D/reset" 2>/dev/null; echo $? >/tmp/reset-D.rc) &
+	vm_wait 5 sh -c "dmesg | grep -q '$D: edu ident'"
+	vm_check "device_del D while its reset runs" vm_device_del edel
+	if vm_wait 15 sh -c "[ ! -e $DEV/$D ] && [ -s /tmp/reset-D.rc ]"; then
+		vm_pass "D gone and its reset finished (exit $(cat /tmp/reset-D.rc), runs $runs -> $(param runs))"
+	else
+		vm_fail "D gone and its reset finished" "$(ls $DEV)" "$(dmesg | tail -n 5)"
+	fi
+	wait
+	dmesg | grep -q "$D: released by egpu_gate" && vm_pass "egpu_gate released D" ||
+		vm_fail "egpu_gate released D" "$(dmesg | grep "$D" | tail -n 5)"
+	echo 0 >$SP/delay_ms
+else
+	vm_fail "D appears" "$(ls $DEV)"
+fi
+
 # --- unload restores ------------------------------------------------------------
 vm_check "rmmod egpu_standin" rmmod egpu_standin
 [ "$(rm_of $A0)" = "$A0_RM" ] && vm_pass "A fn0 reset_method restored to '$A0_RM'" ||
