@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "ok - fine"
+exit 3

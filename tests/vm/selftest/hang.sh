@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "ok - about to hang"
+sleep 1000

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "ok - about to crash"
+echo c >/proc/sysrq-trigger

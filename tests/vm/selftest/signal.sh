@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "ok - before the kill"
+kill -9 $$
