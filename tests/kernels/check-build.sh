@@ -43,6 +43,7 @@ on_exit() {
 		echo "not ok $n - check-build aborted (exit status $rc) # see the output of tests/kernels/check-build.sh" >>"$TAP"
 		echo "1..$n" >>"$TAP"
 	fi
+	stop_prep
 	rm -f "$TABLE"
 }
 trap on_exit EXIT
@@ -67,6 +68,33 @@ row() { printf '%-18s %-24s %-22s %-6s %8s\n' "$@" >>"$TABLE"; }
 row KERNEL RELEASE MODULE RESULT SECONDS
 
 total0=$(know)
+
+# Cold runs: prepare the next kernels (downloads, chroots, header installs;
+# mostly network and disk) in one background chain while the foreground
+# builds; the locks in fetch.sh/buildenv.sh make the foreground wait for
+# what is still being prepared. EGPU_PREFETCH=0 disables it.
+PREP_LOG=$EGPU_RESULTS/build-prepare.log
+: >"$PREP_LOG"
+prep_pid=""
+if [ "${EGPU_PREFETCH:-1}" != 0 ] && [ ${#ids[@]} -gt 1 ]; then
+	(
+		for id in "${ids[@]}"; do
+			kid "$id" 2>/dev/null || continue
+			"$here/buildenv.sh" "$id" >/dev/null 2>>"$PREP_LOG" || echo "(background) preparing $id failed; the foreground retries" >>"$PREP_LOG"
+		done
+	) &
+	prep_pid=$!
+fi
+stop_prep() {
+	[ -n "$prep_pid" ] || return 0
+	# only our own background chain: its process group is ours, so signal its
+	# children by parent pid, then the subshell
+	pkill -TERM -P "$prep_pid" 2>/dev/null || true
+	kill -TERM "$prep_pid" 2>/dev/null || true
+	wait "$prep_pid" 2>/dev/null || true
+	prep_pid=""
+}
+
 for id in "${ids[@]}"; do
 	out=$EGPU_BUILD/modules/$id
 	errf=$(mktemp)
@@ -140,9 +168,14 @@ for id in "${ids[@]}"; do
 done
 echo "1..$n" >>"$TAP"
 finished=1
+stop_prep
 
 echo
 echo "check-build: kernel matrix, W=1 -Werror (TAP: $TAP)"
 cat "$TABLE"
+if [ -s "$PREP_LOG" ]; then
+	echo "check-build: background preparation (cold steps):"
+	sed 's/^/  /' "$PREP_LOG"
+fi
 echo "check-build: $((n - failed)) of $n built in $(kelapsed "$total0")s"
 [ "$failed" = 0 ]

@@ -40,6 +40,7 @@ fi
 t0=$(know)
 kapt_setup "$ID" || kdie "cannot set up apt for $ID"
 REL=$(kresolve "$ID") || kdie "cannot resolve the kernel of $ID"
+tres=$(kelapsed "$t0")
 case $REL in
 "$KID_SERIES".*) ;;
 *) klog "note: $ID now resolves to $REL (series $KID_SERIES expected); the ID's name is out of date" ;;
@@ -66,6 +67,7 @@ t1=$(know)
 # shellcheck disable=SC2086
 kdownload "$ID" "$T/debs" $pkgs || kdie "download of $ID's kernel failed; check the network, or retry with EGPU_REFRESH=1 if the archive moved on"
 dl=$(kelapsed "$t1")
+t1=$(know)
 : >"$T/packages"
 for deb in "$T"/debs/*.deb; do
 	dpkg-deb -x "$deb" "$T/modroot" || kdie "cannot extract $deb"
@@ -91,16 +93,19 @@ for f in "$M/boot/config-$REL" "$M/lib/modules/$REL/config"; do
 	[ -s "$f" ] && { config=$f; break; }
 done
 [ -n "$config" ] || kdie "no kernel config in the packages of $ID"
+tx=$(kelapsed "$t1")
 cp "$vmlinuz" "$T/vmlinuz"
 cp "$config" "$T/config"
 echo "$REL" >"$T/release"
 
+t1=$(know)
 depmod -b "$M" "$REL" || kdie "depmod -b $M $REL failed"
+tdep=$(kelapsed "$t1")
 [ -s "$M/lib/modules/$REL/modules.dep" ] || kdie "depmod produced no modules.dep for $REL"
 
 echo "id=$ID release=$REL fetched=$(date -u +%FT%TZ)" >"$T/.complete"
 if [ -e "$D" ]; then mv "$D" "$D.old.$$"; fi
 mv "$T" "$D"
 rm -rf "$D.old.$$"
-klog "$ID: $REL ready in $(kelapsed "$t0")s (download ${dl}s, $(du -sh "$D" | cut -f1))"
+klog "$ID: $REL ready in $(kelapsed "$t0")s (apt lists+resolve ${tres}s, download ${dl}s, extract ${tx}s, depmod ${tdep}s; $(du -sh "$D" | cut -f1))"
 echo "$D"
