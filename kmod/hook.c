@@ -144,6 +144,7 @@ int egpu_hook_init(const struct egpu_hook_target *target)
 	if (ret) {
 		pr_err("cannot attach ftrace to %s at %pS: %d (function not traceable?)\n",
 		       EGPU_HOOK_SYMBOL, (void *)entry, ret);
+		ftrace_free_filter(&egpu_hook_ops);
 		goto err;
 	}
 	ret = register_ftrace_function(&egpu_hook_ops);
@@ -154,7 +155,7 @@ int egpu_hook_init(const struct egpu_hook_target *target)
 		else
 			pr_err("cannot register the ftrace hook on %s: %d\n",
 			       EGPU_HOOK_SYMBOL, ret);
-		ftrace_set_filter_ip(&egpu_hook_ops, entry, 1, 0);
+		ftrace_free_filter(&egpu_hook_ops);
 		goto err;
 	}
 	hook_registered = true;
@@ -176,7 +177,8 @@ void egpu_hook_exit(void)
 	ret = unregister_ftrace_function(&egpu_hook_ops);
 	if (ret)
 		pr_warn("unregister_ftrace_function: %d\n", ret);
-	ftrace_set_filter_ip(&egpu_hook_ops, hook_func, 1, 0);
+	else
+		ftrace_free_filter(&egpu_hook_ops);	/* the filter hash */
 	hook_registered = false;
 	/* Let every task leave egpu_hook_redirect()'s epilogue. */
 	synchronize_rcu_tasks();
