@@ -2,7 +2,8 @@
 # Hot-plug proof: the guest asks the host (QMP through vm.py) to device_add
 # QEMU's edu device (1234:11e8) on root port rp1, sees it appear in
 # /sys/bus/pci/devices within a bounded wait, with an IOMMU group, then
-# device_del and sees it go. Twice, so the id and slot are reusable.
+# device_del and sees it go. Twice, so the id and slot are reusable. Then a
+# two-function device on rp2.
 # shellcheck source=lib.sh
 . /usr/lib/vm/lib.sh
 
@@ -65,6 +66,28 @@ for round in 1 2; do
 		vm_fail "round $round: QEMU reports DEVICE_DELETED for edu0" "$out"
 	fi
 done
+
+# A two-function device (the shape of a GPU with its HDMI audio function):
+# both functions appear; deleting function 0 removes the whole slot.
+two() { [ "$(vm_pci_find 1234 11e8 | wc -l)" -eq 2 ]; }
+t0=$(vm_uptime)
+if out=$(vm_device_add_2fn gpu0 edu rp2); then
+	if vm_wait $WAIT two; then
+		vm_pass "two-function device on rp2: $(vm_pci_find 1234 11e8 | tr '\n' ' ')after $(vm_elapsed "$t0") s"
+	else
+		vm_fail "two-function device on rp2: both functions appear within $WAIT s" "$(vm_pci_find 1234 11e8)"
+	fi
+	t0=$(vm_uptime)
+	if out=$(vm_device_del gpu0) && vm_wait $WAIT absent; then
+		vm_pass "two-function device: device_del of function 0 removes both after $(vm_elapsed "$t0") s"
+	else
+		vm_fail "two-function device: device_del of function 0 removes both" "$out" "$(vm_pci_find 1234 11e8)"
+	fi
+	vm_qmp_event DEVICE_DELETED $WAIT gpu0 >/dev/null
+	vm_qmp_event DEVICE_DELETED $WAIT gpu0_f1 >/dev/null
+else
+	vm_fail "two-function device on rp2: QMP device_add" "$out"
+fi
 
 # A QMP error must come back as an error, not hang the guest.
 if out=$(vm_qmp '{"execute": "device_del", "arguments": {"id": "no-such-device"}}' 10); then

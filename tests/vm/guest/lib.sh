@@ -26,6 +26,10 @@
 #                                0 seen, 1 timeout/error, 2 no answer
 #   vm_device_add ID DRIVER BUS [JSONFIELDS]   QMP device_add
 #   vm_device_del ID                           QMP device_del
+#   vm_device_add_2fn ID DRIVER BUS  a two-function device on BUS (like a GPU
+#                                with its HDMI audio): ID_f1 at 00.1 first,
+#                                then ID at 00.0 with multifunction=on;
+#                                vm_device_del ID removes both
 #   vm_pci_find VENDOR DEVICE    print the BDFs (0000:01:00.0) whose
 #                                vendor/device match (hex, no 0x); 1 if none
 #   vm_run_as USER CMD...        run a shell command line as USER (busybox su)
@@ -111,6 +115,11 @@ _vm_request() {
 vm_device_add() {
 	_vm_extra=${4:+, $4}
 	vm_qmp "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"$2\", \"id\": \"$1\", \"bus\": \"$3\"$_vm_extra}}"
+}
+
+vm_device_add_2fn() {
+	vm_device_add "${1}_f1" "$2" "$3" '"addr": "00.1"' || return
+	vm_device_add "$1" "$2" "$3" '"addr": "00.0", "multifunction": "on"'
 }
 
 vm_device_del() {
