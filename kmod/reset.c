@@ -63,6 +63,9 @@ MODULE_PARM_DESC(reset_leave_d0,
 /* Built-in families (amd_*.c, declared in amd_families.h); NULL-terminated. */
 static const struct egpu_reset_family *const egpu_builtin_families[] = {
 	&egpu_family_vega10,
+	&egpu_family_vega20,
+	&egpu_family_polaris,
+	&egpu_family_navi10,
 	NULL,
 };
 
