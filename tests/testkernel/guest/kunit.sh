@@ -9,8 +9,11 @@ kdir=/sys/kernel/debug/kunit
 [ -d "$kdir" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 # kmemleak baseline: whatever is suspected before the modules load is not
-# theirs. An object is reported from its second scan on (checksum settling).
+# theirs. kmemleak reports an object only once it is 5 s old (MSECS_MIN_AGE)
+# and from its second scan on (checksum settling): let boot's and /init's
+# allocations age, scan twice, then "clear" greys every reported object.
 if [ -w "$leaks" ]; then
+	sleep 5
 	echo scan > "$leaks"; echo scan > "$leaks"; echo clear > "$leaks"
 fi
 
