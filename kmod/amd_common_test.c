@@ -9,6 +9,7 @@
  */
 #include <kunit/test.h>
 
+#include "amd_families.h"
 #include "amd_model.h"
 
 #define EGPU_T_DWORDS	0x20000		/* 512 KiB BAR 5, as Vega 10/Navi 10 */
@@ -369,7 +370,36 @@ static void egpu_amd_test_scratch(struct kunit *test)
 	egpu_model_expect_log(test, m, exp, ARRAY_SIZE(exp));
 }
 
+/* The four families: unique names, BAR 5, no ID claimed twice (sheet). */
+static void egpu_amd_test_families(struct kunit *test)
+{
+	static const struct egpu_reset_family *const fams[] = {
+		&egpu_family_vega10, &egpu_family_vega20,
+		&egpu_family_polaris, &egpu_family_navi10,
+	};
+	static const unsigned int counts[] = { 15, 7, 32, 14 };
+	unsigned int i, j, a, b;
+
+	for (i = 0; i < ARRAY_SIZE(fams); i++) {
+		KUNIT_EXPECT_EQ(test, fams[i]->mmio_bar, 5);
+		KUNIT_EXPECT_TRUE(test, fams[i]->reset != NULL);
+		for (a = 0; fams[i]->ids[a].vendor; a++)
+			;
+		KUNIT_EXPECT_EQ_MSG(test, a, counts[i], "%s", fams[i]->name);
+		for (j = i + 1; j < ARRAY_SIZE(fams); j++) {
+			KUNIT_EXPECT_NE(test, strcmp(fams[i]->name, fams[j]->name), 0);
+			for (a = 0; fams[i]->ids[a].vendor; a++)
+				for (b = 0; fams[j]->ids[b].vendor; b++)
+					KUNIT_EXPECT_NE_MSG(test, fams[i]->ids[a].device,
+							    fams[j]->ids[b].device,
+							    "%s and %s", fams[i]->name,
+							    fams[j]->name);
+		}
+	}
+}
+
 static struct kunit_case egpu_amd_common_test_cases[] = {
+	KUNIT_CASE(egpu_amd_test_families),
 	KUNIT_CASE(egpu_amd_test_poll_bound),
 	KUNIT_CASE(egpu_amd_test_poll_match),
 	KUNIT_CASE(egpu_amd_test_window),
