@@ -382,7 +382,7 @@ static void egpu_amd_test_families(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(fams); i++) {
 		KUNIT_EXPECT_EQ(test, fams[i]->mmio_bar, 5);
-		KUNIT_EXPECT_TRUE(test, fams[i]->reset != NULL);
+		KUNIT_EXPECT_TRUE(test, fams[i]->reset);
 		for (a = 0; fams[i]->ids[a].vendor; a++)
 			;
 		KUNIT_EXPECT_EQ_MSG(test, a, counts[i], "%s", fams[i]->name);
