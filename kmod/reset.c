@@ -348,8 +348,13 @@ static int egpu_reset_locked(struct egpu_rdev *rdev,
 	}
 	while (n--)
 		egpu_fn_restore(&snap[n]);
-	if (!ret && !READ_ONCE(reset_leave_d0))
-		pci_set_power_state(pdev, PCI_D3hot);
+	if (!ret && !READ_ONCE(reset_leave_d0)) {
+		/* Not an error of the reset: the device is reset, just not asleep. */
+		n = pci_set_power_state(pdev, PCI_D3hot);
+		if (n)
+			pci_info(pdev, "%s reset: cannot put the device in D3hot: %d\n",
+				 rdev->fam_name, n);
+	}
 	return ret;
 }
 

@@ -121,6 +121,27 @@ else
 fi
 echo 0 >$SP/result
 
+# --- power state after a successful reset (egpu_gate reset_leave_d0) ---------------
+GP=/sys/module/egpu_gate/parameters
+# edu has no PM capability, so D3hot cannot be reached: the reset must still
+# succeed and the refusal be logged (a GPU goes to D3hot).
+if [ -e "$DEV/$B/power_state" ]; then
+	echo 0 >$GP/reset_leave_d0
+	vm_check "reset_leave_d0=0: reset succeeds" sh -c "echo 1 > $DEV/$B/reset"
+	ps=$(cat $DEV/$B/power_state)
+	if [ "$ps" = D3hot ] || dmesg | grep -q "$B: standin-edu reset: cannot put the device in D3hot"; then
+		vm_pass "reset_leave_d0=0: D3hot requested afterwards (power_state $ps)"
+	else
+		vm_fail "reset_leave_d0=0: D3hot requested afterwards" "power_state $ps"
+	fi
+	echo 1 >$GP/reset_leave_d0
+	vm_check "reset with reset_leave_d0=1" sh -c "echo 1 > $DEV/$B/reset"
+	[ "$(cat $DEV/$B/power_state)" = D0 ] && vm_pass "reset_leave_d0=1 (default): B in D0" ||
+		vm_fail "reset_leave_d0=1 (default): B in D0" "power_state $(cat $DEV/$B/power_state)"
+else
+	vm_skip "power state after a reset" "no power_state attribute"
+fi
+
 # --- VFIO_DEVICE_RESET on A ---------------------------------------------------
 if modprobe vfio_pci 2>/dev/null && modprobe vfio_iommu_type1 2>/dev/null &&
 	bind_vfio $A1 && bind_vfio $A0; then
