@@ -242,10 +242,11 @@ static int egpu_slot_save(struct pci_dev *pdev, struct egpu_fn_snap *snap)
 		if (!f)
 			continue;
 		ret = egpu_fn_save(f, &snap[n]);
-		pci_dev_put(f);
-		if (ret) {
+		if (ret)
 			pci_err(f, "cannot save config space for the reset of %s: %d\n",
 				pci_name(pdev), ret);
+		pci_dev_put(f);
+		if (ret) {
 			while (n--)
 				egpu_fn_restore(&snap[n]);
 			return ret;
@@ -310,7 +311,7 @@ static int egpu_reset_locked(struct egpu_rdev *rdev,
 	struct egpu_fn_snap snap[EGPU_SLOT_FNS] = {};
 	struct pci_dev *pdev = rdev->pdev;
 	const char *drv;
-	int n, ret;
+	int n, ret, pm;
 
 	if (egpu_dev_gone(pdev)) {
 		pci_warn(pdev, "%s reset: device is gone\n", rdev->fam_name);
@@ -350,10 +351,10 @@ static int egpu_reset_locked(struct egpu_rdev *rdev,
 		egpu_fn_restore(&snap[n]);
 	if (!ret && !READ_ONCE(reset_leave_d0)) {
 		/* Not an error of the reset: the device is reset, just not asleep. */
-		n = pci_set_power_state(pdev, PCI_D3hot);
-		if (n)
+		pm = pci_set_power_state(pdev, PCI_D3hot);
+		if (pm)
 			pci_info(pdev, "%s reset: cannot put the device in D3hot: %d\n",
-				 rdev->fam_name, n);
+				 rdev->fam_name, pm);
 	}
 	return ret;
 }
