@@ -297,30 +297,32 @@ static int tbsim_approve(struct tbsim_switch *sw)
 
 /*
  * De-authorize @sw and, first, its authorized children (last added
- * first), each with its own AUTHORIZED=0 uevent. The simulated delay of a
- * switch is a bounded wait that ends early when the domain goes away.
+ * first), each with its own AUTHORIZED=0 uevent. The simulated delays of
+ * the switches are bounded waits that together take at most @budget_ms
+ * (TBSIM_MAX_WAIT_MS per store) and end early when the domain goes away.
  * Caller holds sw->tb->lock.
  */
-static int tbsim_disapprove(struct tbsim_switch *sw)
+static int tbsim_disapprove(struct tbsim_switch *sw, unsigned int *budget_ms)
 {
 	struct tbsim_domain *tb = sw->tb;
 	struct tbsim_switch *child;
+	unsigned int ms;
 	int ret;
 
 	if (!sw->authorized)
 		return 0;
 	list_for_each_entry_reverse(child, &sw->children, sibling) {
-		ret = tbsim_disapprove(child);
+		ret = tbsim_disapprove(child, budget_ms);
 		if (ret)
 			return ret;
 	}
 	if (!tb->can_deauthorize)
 		return -EPERM;
-	if (sw->deauth_delay_ms) {
-		pr_info("de-authorization of %s hangs for %u ms\n",
-			dev_name(&sw->dev), sw->deauth_delay_ms);
-		wait_event_timeout(tb->wq, READ_ONCE(tb->dying),
-				   msecs_to_jiffies(sw->deauth_delay_ms));
+	ms = min(sw->deauth_delay_ms, *budget_ms);
+	if (ms) {
+		pr_info("de-authorization of %s hangs for %u ms\n", dev_name(&sw->dev), ms);
+		wait_event_timeout(tb->wq, READ_ONCE(tb->dying), msecs_to_jiffies(ms));
+		*budget_ms -= ms;
 	}
 	tbsim_tunnel_down(sw, "deauthorize");
 	sw->authorized = 0;
@@ -331,6 +333,7 @@ static int tbsim_disapprove(struct tbsim_switch *sw)
 static int tbsim_set_authorized(struct tbsim_switch *sw, unsigned int val)
 {
 	struct tbsim_domain *tb = sw->tb;
+	unsigned int budget_ms = TBSIM_MAX_WAIT_MS;
 	int ret = -EINVAL;
 
 	if (!mutex_trylock(&tb->lock)) {
@@ -348,7 +351,7 @@ static int tbsim_set_authorized(struct tbsim_switch *sw, unsigned int val)
 	switch (val) {
 	case 0:
 		if (sw->route)
-			ret = tbsim_disapprove(sw);
+			ret = tbsim_disapprove(sw, &budget_ms);
 		goto unlock;
 	case 1:
 		if (sw->key) {
