@@ -262,7 +262,13 @@ kbuildenv() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	[ $# -eq 1 ] || { echo "usage: $0 ID   (ID: $KERNEL_IDS)" >&2; exit 2; }
+	if [ $# -eq 2 ] && [ "$1" = --chroot ]; then
+		# only create the chroot NAME (trixie, sid); check-build.sh starts it early
+		kchroot_sources "$2" >/dev/null || exit 2
+		kchroot_ensure "$2"
+		exit 0
+	fi
+	[ $# -eq 1 ] || { echo "usage: $0 ID   (ID: $KERNEL_IDS)   or: $0 --chroot trixie|sid" >&2; exit 2; }
 	kbuildenv "$1"
 	printf 'RELEASE=%q\nWHERE=%q\nCHROOT=%q\nKDIR=%q\n' "$RELEASE" "$WHERE" "$CHROOT" "$KDIR"
 fi

@@ -75,24 +75,40 @@ total0=$(know)
 # what is still being prepared. EGPU_PREFETCH=0 disables it.
 PREP_LOG=$EGPU_RESULTS/build-prepare.log
 : >"$PREP_LOG"
-prep_pid=""
+prep_pids=()
 if [ "${EGPU_PREFETCH:-1}" != 0 ] && [ ${#ids[@]} -gt 1 ]; then
+	chroots=""
+	for id in "${ids[@]}"; do
+		kid "$id" 2>/dev/null || continue
+		[ -z "$KID_CHROOT" ] || case " $chroots " in *" $KID_CHROOT "*) ;; *) chroots="$chroots $KID_CHROOT" ;; esac
+	done
+	# chain 1: the chroots (debootstrap is the longest cold step)
+	if [ -n "$chroots" ]; then
+		(
+			for c in $chroots; do
+				"$here/buildenv.sh" --chroot "$c" 2>>"$PREP_LOG" || echo "(background) creating the $c chroot failed; the foreground retries" >>"$PREP_LOG"
+			done
+		) &
+		prep_pids+=($!)
+	fi
+	# chain 2: kernels and headers, in the order of the builds
 	(
 		for id in "${ids[@]}"; do
 			kid "$id" 2>/dev/null || continue
 			"$here/buildenv.sh" "$id" >/dev/null 2>>"$PREP_LOG" || echo "(background) preparing $id failed; the foreground retries" >>"$PREP_LOG"
 		done
 	) &
-	prep_pid=$!
+	prep_pids+=($!)
 fi
 stop_prep() {
-	[ -n "$prep_pid" ] || return 0
-	# only our own background chain: its process group is ours, so signal its
-	# children by parent pid, then the subshell
-	pkill -TERM -P "$prep_pid" 2>/dev/null || true
-	kill -TERM "$prep_pid" 2>/dev/null || true
-	wait "$prep_pid" 2>/dev/null || true
-	prep_pid=""
+	local p
+	for p in "${prep_pids[@]}"; do
+		# our own background chains: their children by parent pid, then the subshell
+		pkill -TERM -P "$p" 2>/dev/null || true
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	prep_pids=()
 }
 
 for id in "${ids[@]}"; do
