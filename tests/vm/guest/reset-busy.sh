@@ -10,6 +10,7 @@
 #
 # Needs: --ko egpu_gate.ko --ko egpu_ipmodify_blocker.ko --ko egpu_standin.ko
 #        (tests/kernels/build-module.sh ID tests/kmod/standin OUT builds both)
+# shellcheck source=lib.sh
 . /usr/lib/vm/lib.sh
 
 KO=/lib/modules/extra
@@ -19,6 +20,7 @@ BLOCKER=$KO/egpu_ipmodify_blocker.ko
 STANDIN=$KO/egpu_standin.ko
 [ -e "$STANDIN" ] || STANDIN=/opt/egpu/egpu_standin.ko
 E=0000:04:00.0
+# shellcheck disable=SC2317 # called through vm_wait
 present() { [ -e "$DEV/$1" ]; }
 vm_check "hot-plug an edu on rp4" vm_device_add ebusy edu rp4
 vm_wait 10 present $E || vm_fail "edu appears as $E" "$(ls $DEV)"
@@ -32,8 +34,11 @@ elif dmesg | grep -q "egpu_gate: cannot hook pci_dev_specific_reset: another ftr
 else
 	vm_fail "egpu_gate refuses to load, naming the reason" "$(dmesg | grep egpu_gate | tail -n 3)"
 fi
-[ -e /sys/module/egpu_gate ] && vm_fail "no egpu_gate left after the failed load" ||
+if [ -e /sys/module/egpu_gate ]; then
+	vm_fail "no egpu_gate left after the failed load"
+else
 	vm_pass "no egpu_gate left after the failed load"
+fi
 vm_check "rmmod egpu_ipmodify_blocker" rmmod egpu_ipmodify_blocker
 vm_check "insmod egpu_gate.ko once the other user is gone" insmod $KO/egpu_gate.ko
 vm_check "insmod egpu_standin.ko" insmod $STANDIN
@@ -52,7 +57,10 @@ else
 fi
 runs=$(cat /sys/module/egpu_standin/parameters/runs)
 vm_check "echo 1 > $E/reset" sh -c "echo 1 > $DEV/$E/reset"
-[ "$(cat /sys/module/egpu_standin/parameters/runs)" -eq $((runs + 1)) ] &&
-	vm_pass "the hook redirects" || vm_fail "the hook redirects"
+if [ "$(cat /sys/module/egpu_standin/parameters/runs)" -eq $((runs + 1)) ]; then
+	vm_pass "the hook redirects"
+else
+	vm_fail "the hook redirects"
+fi
 vm_check "rmmod egpu_standin egpu_gate" sh -c "rmmod egpu_standin && rmmod egpu_gate"
 exit 0

@@ -13,6 +13,7 @@
 #  B = single-function edu on rp2, hot-plugged with the modules loaded:
 #      claimed at hot-add.
 #  T = pci-testdev on rp3: not ours, must keep the kernel's own methods.
+# shellcheck source=lib.sh
 . /usr/lib/vm/lib.sh
 
 WAIT=10
@@ -29,10 +30,12 @@ param() { cat "$SP/$1"; }
 cfg() { od -An -tx1 -N64 "$DEV/$1/config" | tr -s ' \n' ' '; }
 # write the 16-bit command register (little endian) through sysfs config
 set_cmd() {
+	# shellcheck disable=SC2059 # the format is the two bytes, as octal escapes
 	printf "\\$(printf '%03o' $(($2 & 255)))\\$(printf '%03o' $(($2 >> 8)))" |
 		dd of="$DEV/$1/config" bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
 }
 get_cmd() { od -An -tx2 -j4 -N2 "$DEV/$1/config" | tr -d ' '; }
+# shellcheck disable=SC2317 # called through vm_wait
 present() { [ -e "$DEV/$1" ]; }
 bind_vfio() {
 	echo vfio-pci >"$DEV/$1/driver_override" &&
@@ -103,14 +106,26 @@ if [ "$(param runs)" -eq $((runs + 1)) ]; then
 else
 	vm_fail "sysfs reset ran the stand-in reset once" "runs $runs -> $(param runs)"
 fi
-[ "$(param master_off)" = Y ] && vm_pass "bus mastering was off during the reset (command before: $cmd0)" ||
+if [ "$(param master_off)" = Y ]; then
+	vm_pass "bus mastering was off during the reset (command before: $cmd0)"
+else
 	vm_fail "bus mastering was off during the reset" "master_off $(param master_off)"
-[ "$(param checks_ok)" = Y ] && vm_pass "BAR0 mapped: edu ident, liveness, factorial checks passed" ||
+fi
+if [ "$(param checks_ok)" = Y ]; then
+	vm_pass "BAR0 mapped: edu ident, liveness, factorial checks passed"
+else
 	vm_fail "BAR0 mapped: edu ident, liveness, factorial checks passed" "$(dmesg | grep standin | tail -n 3)"
-[ "$(cfg $A0)" = "$c0" ] && vm_pass "fn0 config space restored" ||
+fi
+if [ "$(cfg $A0)" = "$c0" ]; then
+	vm_pass "fn0 config space restored"
+else
 	vm_fail "fn0 config space restored" "before $c0" "after  $(cfg $A0)"
-[ "$(cfg $A1)" = "$c1" ] && vm_pass "fn1 config space restored (scribbled by the reset)" ||
+fi
+if [ "$(cfg $A1)" = "$c1" ]; then
+	vm_pass "fn1 config space restored (scribbled by the reset)"
+else
 	vm_fail "fn1 config space restored (scribbled by the reset)" "before $c1" "after  $(cfg $A1)"
+fi
 
 # A failing family result reaches the writer.
 echo -5 >$SP/result
@@ -136,8 +151,11 @@ if [ -e "$DEV/$B/power_state" ]; then
 	fi
 	echo 1 >$GP/reset_leave_d0
 	vm_check "reset with reset_leave_d0=1" sh -c "echo 1 > $DEV/$B/reset"
-	[ "$(cat $DEV/$B/power_state)" = D0 ] && vm_pass "reset_leave_d0=1 (default): B in D0" ||
+	if [ "$(cat $DEV/$B/power_state)" = D0 ]; then
+		vm_pass "reset_leave_d0=1 (default): B in D0"
+	else
 		vm_fail "reset_leave_d0=1 (default): B in D0" "power_state $(cat $DEV/$B/power_state)"
+	fi
 else
 	vm_skip "power state after a reset" "no power_state attribute"
 fi
@@ -155,13 +173,15 @@ if modprobe vfio_pci 2>/dev/null && modprobe vfio_iommu_type1 2>/dev/null &&
 	else
 		vm_fail "VFIO_DEVICE_RESET returns 0 and runs the stand-in reset" "exit $rc" "$out"
 	fi
-	[ "$(param master_off)" = Y ] && [ "$(param checks_ok)" = Y ] &&
-		vm_pass "VFIO reset: mastering off, BAR0 checks passed" ||
+	if [ "$(param master_off)" = Y ] && [ "$(param checks_ok)" = Y ]; then
+		vm_pass "VFIO reset: mastering off, BAR0 checks passed"
+	else
 		vm_fail "VFIO reset: mastering off, BAR0 checks passed" "master_off $(param master_off) checks_ok $(param checks_ok)"
+	fi
 	unbind $A0
 	unbind $A1
 else
-	vm_fail "A fn0 and fn1 bound to vfio-pci" "$(ls -l $DEV/$A0/ 2>&1 | grep driver)"
+	vm_fail "A fn0 and fn1 bound to vfio-pci" "driver: $(readlink "$DEV/$A0/driver")"
 fi
 
 # --- a driver other than vfio-pci: refused ------------------------------------
@@ -197,8 +217,11 @@ if vm_wait $WAIT present $T; then
 	fi
 	runs=$(param runs)
 	vm_check "echo 1 > $T/reset (kernel's own method)" sh -c "echo 1 > $DEV/$T/reset"
-	[ "$(param runs)" -eq "$runs" ] && vm_pass "T's reset did not run the stand-in" ||
+	if [ "$(param runs)" -eq "$runs" ]; then
+		vm_pass "T's reset did not run the stand-in"
+	else
 		vm_fail "T's reset did not run the stand-in"
+	fi
 else
 	vm_fail "T appears" "$(ls $DEV)"
 fi
@@ -222,8 +245,11 @@ if vm_wait $WAIT present $D; then
 		vm_fail "D gone and its reset finished" "$(ls $DEV)" "$(dmesg | tail -n 5)"
 	fi
 	wait
-	dmesg | grep -q "$D: released by egpu_gate" && vm_pass "egpu_gate released D" ||
+	if dmesg | grep -q "$D: released by egpu_gate"; then
+		vm_pass "egpu_gate released D"
+	else
 		vm_fail "egpu_gate released D" "$(dmesg | grep "$D" | tail -n 5)"
+	fi
 	echo 0 >$SP/delay_ms
 else
 	vm_fail "D appears" "$(ls $DEV)"
@@ -231,8 +257,11 @@ fi
 
 # --- unload restores ------------------------------------------------------------
 vm_check "rmmod egpu_standin" rmmod egpu_standin
-[ "$(rm_of $A0)" = "$A0_RM" ] && vm_pass "A fn0 reset_method restored to '$A0_RM'" ||
+if [ "$(rm_of $A0)" = "$A0_RM" ]; then
+	vm_pass "A fn0 reset_method restored to '$A0_RM'"
+else
 	vm_fail "A fn0 reset_method restored to '$A0_RM'" "now '$(rm_of $A0)'"
+fi
 case " $(rm_of $B) " in
 *" device_specific "*) vm_fail "B reset_method without device_specific after unload" "'$(rm_of $B)'" ;;
 *) vm_pass "B reset_method without device_specific after unload ('$(rm_of $B)')" ;;
@@ -242,8 +271,11 @@ vm_check "B resets through the kernel's own method after unload" sh -c "echo 1 >
 
 # --- auto_reset_method=0 ----------------------------------------------------------
 if insmod $KO/egpu_gate.ko auto_reset_method=0 && insmod $STANDIN; then
-	[ "$(rm_of $A0)" = "$A0_RM" ] && vm_pass "auto_reset_method=0 leaves reset_method alone" ||
+	if [ "$(rm_of $A0)" = "$A0_RM" ]; then
+		vm_pass "auto_reset_method=0 leaves reset_method alone"
+	else
 		vm_fail "auto_reset_method=0 leaves reset_method alone" "now '$(rm_of $A0)'"
+	fi
 	vm_check "device_specific can still be selected by hand" sh -c "echo device_specific > $DEV/$A0/reset_method"
 	vm_check "rmmod both" sh -c "rmmod egpu_standin && rmmod egpu_gate"
 else
