@@ -63,4 +63,12 @@ else
 	vm_fail "the hook redirects"
 fi
 vm_check "rmmod egpu_standin egpu_gate" sh -c "rmmod egpu_standin && rmmod egpu_gate"
+vm_device_del ebusy >/dev/null
+# shellcheck disable=SC2317 # called through vm_wait
+gone() { [ ! -e "$DEV/$E" ]; }
+if vm_wait 10 gone; then
+	vm_pass "edu on rp4 unplugged"
+else
+	vm_fail "edu on rp4 unplugged"
+fi
 exit 0

@@ -281,4 +281,15 @@ if insmod $KO/egpu_gate.ko auto_reset_method=0 && insmod $STANDIN; then
 else
 	vm_fail "reload with auto_reset_method=0"
 fi
+# --- leave the VM as found (later scripts may use the root ports) -------------------
+# shellcheck disable=SC2317 # called through vm_wait
+gone() { for d in "$@"; do [ ! -e "$DEV/$d" ] || return 1; done; }
+for id in ea0 eb tt; do
+	vm_device_del $id >/dev/null
+done
+if vm_wait $WAIT gone $A0 $A1 $B $T; then
+	vm_pass "A, B and T unplugged"
+else
+	vm_fail "A, B and T unplugged" "$(ls $DEV)"
+fi
 exit 0
