@@ -518,6 +518,12 @@ static int egpu_method_store(struct pci_dev *pdev, struct device_attribute *attr
 	return n < 0 ? n : 0;
 }
 
+static bool egpu_method_ds_first(const char *methods)
+{
+	return !strncmp(methods, "device_specific", 15) &&
+	       (!methods[15] || methods[15] == ' ');
+}
+
 /* Put device_specific first in @rdev's reset_method. Registry lock held. */
 static int egpu_method_set(struct egpu_rdev *rdev)
 {
@@ -534,7 +540,7 @@ static int egpu_method_set(struct egpu_rdev *rdev)
 	ret = egpu_method_show(pdev, attr, cur);
 	if (ret)
 		return ret;
-	if (!strncmp(cur, "device_specific", 15) && (!cur[15] || cur[15] == ' '))
+	if (egpu_method_ds_first(cur))
 		return 0;	/* already first: nothing to undo later */
 
 	strscpy(want, "device_specific", sizeof(want));
@@ -864,6 +870,29 @@ out:
 	mutex_unlock(&egpu_registry_lock);
 	kfree(ids);
 	return ret;
+}
+
+int egpu_reset_device(struct pci_dev *pdev)
+{
+	struct device_attribute *attr;
+	char cur[EGPU_METHOD_LEN];
+	bool claimed;
+	int ret;
+
+	rcu_read_lock();
+	claimed = egpu_rdev_find(pdev);
+	rcu_read_unlock();
+	if (!claimed)
+		return -ENODEV;
+	attr = egpu_reset_method_attr(&pdev->dev);
+	if (!attr || !attr->show)
+		return -EOPNOTSUPP;
+	ret = egpu_method_show(pdev, attr, cur);
+	if (ret)
+		return ret;
+	if (!egpu_method_ds_first(cur))
+		return -EOPNOTSUPP;
+	return pci_reset_function(pdev);
 }
 
 /* ---- hot-plug --------------------------------------------------------------- */

@@ -100,6 +100,17 @@ typedef int (*egpu_reset_family_fn_t)(const struct egpu_reset_family_info *info,
  */
 int egpu_reset_iterate_families(egpu_reset_family_fn_t fn, void *ctx);
 
+/*
+ * Reset a claimed device the way a write to its sysfs "reset" does
+ * (pci_reset_function(): device lock, the PCI core's own save/restore,
+ * then the first working method of reset_method), after checking that
+ * device_specific is that first method, so that the family's reset is
+ * what runs. For the netlink reset command. Returns the reset's result,
+ * -ENODEV (not claimed), -EOPNOTSUPP (device_specific is not first:
+ * auto_reset_method is off or reset_method was changed).
+ */
+int egpu_reset_device(struct pci_dev *pdev);
+
 /* Module init/exit: installs the hook, the bus notifier, claims devices. */
 int egpu_reset_init(void);
 void egpu_reset_exit(void);

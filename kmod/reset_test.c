@@ -174,6 +174,16 @@ static void egpu_reset_test_claims_unknown(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, fake);
 	KUNIT_EXPECT_FALSE(test, egpu_reset_claims(fake));
 	KUNIT_EXPECT_FALSE(test, egpu_reset_claims(NULL));
+	KUNIT_EXPECT_EQ(test, -ENODEV, egpu_reset_device(fake));
+}
+
+static void egpu_reset_test_ds_first(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, egpu_method_ds_first("device_specific"));
+	KUNIT_EXPECT_TRUE(test, egpu_method_ds_first("device_specific bus"));
+	KUNIT_EXPECT_FALSE(test, egpu_method_ds_first("bus device_specific"));
+	KUNIT_EXPECT_FALSE(test, egpu_method_ds_first("device_specificx"));
+	KUNIT_EXPECT_FALSE(test, egpu_method_ds_first(""));
 }
 
 static struct kunit_case egpu_reset_test_cases[] = {
@@ -184,6 +194,7 @@ static struct kunit_case egpu_reset_test_cases[] = {
 	KUNIT_CASE(egpu_reset_test_iterate),
 	KUNIT_CASE(egpu_reset_test_iterate_families),
 	KUNIT_CASE(egpu_reset_test_claims_unknown),
+	KUNIT_CASE(egpu_reset_test_ds_first),
 	{}
 };
 
