@@ -68,9 +68,11 @@ if TOP=$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null); then
 	REL_SRC=${REL_SRC#/}
 	[ -n "$REL_SRC" ] || REL_SRC=.
 	list() {
-		# top-level files, kmod/, tests/kmod/ and SRCDIR; tracked + untracked, not ignored
+		# top-level files, kmod/, tests/kmod/ and SRCDIR; tracked + untracked, not
+		# ignored, and never kbuild products (e.g. a stray kmod/.foo.o.d)
 		git -C "$TOP" ls-files -z -co --exclude-standard -- kmod tests/kmod "$REL_SRC" ':(glob)*' |
-			sort -zu | while IFS= read -r -d '' f; do [ -f "$TOP/$f" ] && printf '%s\0' "$f"; done
+			sort -zu | grep -zvE '(\.(o|ko|mod|mod\.c|cmd|order|a|d)|/Module\.symvers)$' |
+			while IFS= read -r -d '' f; do [ -f "$TOP/$f" ] && printf '%s\0' "$f"; done
 	}
 else
 	TOP=$(dirname "$SRC")
