@@ -178,7 +178,7 @@ echo "# build-module: result $([ $rc = 0 ] && echo ok || echo FAILED) in ${secs}
 
 # cache the result (failures too: the same sources fail the same way)
 mkdir -p "$EGPU_CACHE/buildcache"
-find "$EGPU_CACHE/buildcache" -mindepth 1 -maxdepth 1 -type d -mtime +14 -exec rm -rf {} + 2>/dev/null || true
+find "$EGPU_CACHE/buildcache" -mindepth 1 -maxdepth 1 -type d -mtime +2 -exec rm -rf {} + 2>/dev/null || true
 C=$CACHE.new.$$
 rm -rf "$C"
 mkdir -p "$C"
