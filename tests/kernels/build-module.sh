@@ -118,7 +118,7 @@ finish_from() { # DIR [cached]: copy a result to OUT, report, exit with its stat
 	exit "$rc"
 }
 if [ -z "${EGPU_NOCACHE:-}" ] && [ -s "$CACHE/rc" ]; then
-	touch "$CACHE/rc"
+	touch "$CACHE" "$CACHE/rc" # keeps it from being pruned
 	finish_from "$CACHE" cached
 fi
 
