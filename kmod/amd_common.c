@@ -103,6 +103,18 @@ void egpu_amd_sleep_ms(struct egpu_hw *hw, unsigned int ms)
 }
 
 /*
+ * (v & mask) == value, except that an all-ones read never confirms a set
+ * bit: a device that dropped off the bus reads 0xFFFFFFFF, which must not
+ * pass for an acknowledgment or a status bit.
+ */
+static bool egpu_amd_match(u32 v, u32 mask, u32 value)
+{
+	if (v == 0xFFFFFFFF && value)
+		return false;
+	return (v & mask) == value;
+}
+
+/*
  * The one polling loop. Both bounds are checked after every read: the
  * elapsed time on hw->ops->now_us, and the sum of the delays we asked for
  * (which never exceeds real elapsed time, so it only matters if the clock
@@ -122,7 +134,7 @@ static int egpu_amd_poll_cond(struct egpu_hw *hw,
 		ret = rd(hw, dw, &v);
 		if (ret)
 			break;
-		if (((v & mask) == value) == equal)
+		if (equal ? egpu_amd_match(v, mask, value) : (v & mask) != value)
 			break;
 		elapsed = hw->ops->now_us(hw) - start;
 		if (elapsed >= timeout_us || requested >= timeout_us) {
@@ -400,7 +412,7 @@ static int egpu_amd_baco_wait(struct egpu_hw *hw, u32 reg, u32 mask, u32 val,
 		ret = egpu_amd_rreg(hw, reg, last);
 		if (ret)
 			return ret;
-		if ((*last & mask) == val)
+		if (egpu_amd_match(*last, mask, val))
 			return 0;
 		if (hw->ops->now_us(hw) - start >= EGPU_AMD_BACO_WAIT_MS * 1000ULL ||
 		    slept >= EGPU_AMD_BACO_WAIT_MS)

@@ -118,6 +118,8 @@ int egpu_amd_rmw(struct egpu_hw *hw, u32 dw, u32 clear, u32 set);
  * time (or of requested delay, should the clock not advance) has passed,
  * so it overruns the bound by at most one step (1 ms). The last value read
  * is stored in @last when non-NULL. Returns 0, -ETIMEDOUT or -ERANGE.
+ * An all-ones read (device off the bus) never matches a value with bits
+ * set; poll_ne() treats it like any other value.
  */
 int egpu_amd_poll(struct egpu_hw *hw, u32 dw, u32 mask, u32 value,
 		  u32 timeout_us, u32 *last);

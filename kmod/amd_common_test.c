@@ -55,6 +55,23 @@ static void egpu_amd_test_poll_match(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->now_us, 0ULL);
 }
 
+/* All-ones (device gone) never confirms a set bit, in polls and WAITFOR. */
+static void egpu_amd_test_all_ones(struct kunit *test)
+{
+	static const struct egpu_baco_cmd tbl[] = {
+		EGPU_BACO_WAIT(EGPU_T_REG, 0x100, 0x100),
+	};
+	struct egpu_amd_model *m = egpu_t_soc15(test);
+	u32 last;
+
+	egpu_model_set(m, EGPU_T_REG, 0xFFFFFFFF);
+	KUNIT_EXPECT_EQ(test, -ETIMEDOUT,
+			egpu_amd_poll(&m->hw, EGPU_T_REG, 0x80000000, 0x80000000, 1000, &last));
+	KUNIT_EXPECT_EQ(test, last, 0xFFFFFFFFu);
+	KUNIT_EXPECT_EQ(test, -ETIMEDOUT, egpu_amd_baco_run(&m->hw, "test", tbl, 1));
+	KUNIT_EXPECT_EQ(test, 0, egpu_amd_poll_ne(&m->hw, EGPU_T_REG, 0xFFFFFFFF, 0, 1000, &last));
+}
+
 /* Nothing outside hw->mmio_dwords is touched; -ERANGE instead. */
 static void egpu_amd_test_window(struct kunit *test)
 {
@@ -403,6 +420,7 @@ static struct kunit_case egpu_amd_common_test_cases[] = {
 	KUNIT_CASE(egpu_amd_test_poll_bound),
 	KUNIT_CASE(egpu_amd_test_poll_match),
 	KUNIT_CASE(egpu_amd_test_window),
+	KUNIT_CASE(egpu_amd_test_all_ones),
 	KUNIT_CASE(egpu_amd_test_smn),
 	KUNIT_CASE(egpu_amd_test_smc),
 	KUNIT_CASE(egpu_amd_test_smu_ok),
