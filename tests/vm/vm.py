@@ -106,6 +106,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST_LIB = os.path.join(HERE, "guest", "lib.sh")
@@ -256,20 +257,22 @@ def extract_vmlinux(image, cache_dir, args):
     setup_sects = b[0x1F1] or 4
     poff, plen = struct.unpack("<II", b[0x248:0x250])
     start = (setup_sects + 1) * 512 + poff
-    payload = b[start:start + plen - 4]  # the last 4 bytes: uncompressed size
+    # The last 4 bytes hold the uncompressed size: appended by the build for
+    # xz and zstd, gzip's own ISIZE trailer (so part of its stream) for gzip.
+    payload = b[start:start + plen - 4]
     size, = struct.unpack("<I", b[start + plen - 4:start + plen])
     try:
-        if payload[:6] == b"\xfd7zXZ\x00":
+        if payload[:2] == b"\x1f\x8b":
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(b[start:start + plen])
+        elif payload[:6] == b"\xfd7zXZ\x00":
             data = lzma.LZMADecompressor().decompress(payload)
         elif payload[:4] == b"\x28\xb5\x2f\xfd" and shutil.which("zstd"):
             data = subprocess.run(["zstd", "-dc"], input=payload, check=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
-        elif payload[:2] == b"\x1f\x8b":
-            data = gzip.decompress(payload)
         else:
             log(args, f"{image}: unknown payload compression, booting it as is")
             return image
-    except (lzma.LZMAError, subprocess.CalledProcessError, OSError) as e:
+    except (lzma.LZMAError, zlib.error, EOFError, subprocess.CalledProcessError, OSError) as e:
         log(args, f"{image}: cannot decompress ({e}), booting it as is")
         return image
     if len(data) != size or data[:4] != b"\x7fELF":
@@ -638,7 +641,9 @@ DIRECTIVE = re.compile(r"(?<!\\)#\s*((?:SKIP|TODO)\b.*)$", re.IGNORECASE)
 
 ERROR_PATTERNS = [
     r"BUG:", r"\bOops\b", r"WARNING:", r"KASAN:", r"UBSAN:",
-    r"possible circular locking", r"lockdep", r"unreferenced object",
+    r"possible circular locking", r"possible recursive locking",
+    r"inconsistent lock state", r"turning off the locking correctness validator",
+    r"INFO: trying to register non-static key", r"unreferenced object",
     r"suspected memory leak", r"general protection fault", r"Kernel panic",
     r"INFO: task .* blocked", r"rcu: INFO: .*stall", r"\bcut here\b",
     r"Call Trace:", r"[Tt]aint",
