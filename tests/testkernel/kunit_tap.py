@@ -118,6 +118,7 @@ def main():
         san_ok, san_diag = True, []
         suites_seen = set()
         finished = False
+        scanned = False
         for verdict, desc, directive, diag in vm:
             if desc.startswith(script):
                 desc = desc[len(script):]
@@ -129,6 +130,7 @@ def main():
                 finished = True
                 continue
             if desc == "no kmemleak reports after unloading":
+                scanned = True
                 san_ok &= verdict == "ok"
                 san_diag += [f"kmemleak: {d}" for d in diag]
                 continue
@@ -138,6 +140,9 @@ def main():
         if not finished:
             san_ok = False
             san_diag.append("vm.py did not scan the console")
+        if not scanned:
+            san_ok = False
+            san_diag.append("kmemleak was never scanned: the guest did not get past the tests")
         # A hung or crashing test: recover what the console saw.
         if any(v != "ok" and ("timeout" in d or "guest stopped" in d or "did not run" in d)
                for v, d, _, _ in rows):
