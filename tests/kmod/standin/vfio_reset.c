@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	if (ioctl(group, VFIO_GROUP_GET_STATUS, &gs))
 		return die("VFIO_GROUP_GET_STATUS");
 	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		fprintf(stderr, "vfio_reset: group %s not viable (bind every device of it to vfio-pci)\n",
+		fprintf(stderr, "vfio_reset: group %s not viable (bind all to vfio-pci)\n",
 			gpath);
 		return 2;
 	}
