@@ -6,7 +6,9 @@
 # ($EGPU_BUILD/modules/ID/egpu_gate.ko; built with
 # tests/kernels/build-module.sh when missing or older than kmod/), and boot it
 # in QEMU with tests/vm/vm.py running tests/vm/guest/foundation.sh and
-# hotplug.sh, with egpuctl and the uAPI test binary in the guest.
+# hotplug.sh, with egpuctl and the uAPI test binary in the guest; then boots
+# it again for the reset scenario (reset.sh, reset-busy.sh: the ftrace hook
+# with the stand-in family of tests/kmod/standin) -> vm-reset-ID.tap.
 #
 # Writes $EGPU_RESULTS/vm-ID.tap (+ vm-ID.console.log, vm-ID.guest.log) per
 # kernel and vm-setup.tap (egpuctl and uAPI test builds). A kernel whose fetch
@@ -83,6 +85,16 @@ if [ -f "$REPO/tests/uapi/Makefile" ]; then
 else
 	setup_add "ok - vm: build egpu_uapi_test # SKIP tests/uapi/Makefile does not exist"
 fi
+# --- vfio_reset helper of the reset scenario (once) ---------------------------
+VFIO_RESET=$EGPU_BUILD/vm/vfio_reset
+if out=$(make -C "$REPO/tests/kmod/standin" --no-print-directory OUT="$EGPU_BUILD/vm" vfio_reset 2>&1) &&
+	[ -x "$VFIO_RESET" ]; then
+	setup_add "ok - vm: build vfio_reset"
+else
+	setup_add "not ok - vm: build vfio_reset"
+	setup_add "$(printf '%s\n' "$out" | tail -n 15 | sed 's/^/# /')"
+fi
+
 {
 	echo "TAP version 13"
 	n=$(printf '%s\n' "${setup_tap[@]}" | grep -c -E '^(not )?ok')
@@ -146,5 +158,33 @@ for ID in "$@"; do
 	rc=$?
 	[ $rc -eq 0 ] || status=1
 	say "$ID: $(grep -c '^ok' "$TAP") ok, $(grep -c '^not ok' "$TAP") not ok ($(($(date +%s) - t0)) s) -> $TAP"
+
+	# Reset scenario: the ftrace hook and the stand-in family on a hot-plugged
+	# two-function edu device (tests/vm/guest/reset.sh, reset-busy.sh).
+	t0=$(date +%s)
+	RTAP=$EGPU_RESULTS/vm-reset-$ID.tap
+	STANDIN=$MODDIR/egpu_standin.ko
+	if [ ! -f "$STANDIN" ] || newer_than "$STANDIN" "$REPO/tests/kmod/standin" ||
+		newer_than "$STANDIN" "$REPO/kmod"; then
+		say "$ID: building the stand-in modules"
+		if ! out=$(timeout "$EGPU_BUILD_TIMEOUT" "$REPO/tests/kernels/build-module.sh" "$ID" \
+			"$REPO/tests/kmod/standin" "$MODDIR" "KBUILD_EXTRA_SYMBOLS=$MODDIR/Module.symvers" 2>&1) ||
+			[ ! -f "$STANDIN" ]; then
+			tap_one "$RTAP" "not ok" "$ID: build stand-in modules (tests/kmod/standin)" \
+				"$(printf '%s\n' "$out" | tail -n 20)"
+			status=1
+			continue
+		fi
+	fi
+	# shellcheck disable=SC2086
+	python3 "$HERE/vm.py" --kernel "$KDIR/vmlinuz" --modroot "$KDIR/modroot" \
+		--ko "$KO" --ko "$STANDIN" --ko "$MODDIR/egpu_ipmodify_blocker.ko" \
+		--bin "$VFIO_RESET" --modules "vfio_pci vfio_iommu_type1 pci_stub" \
+		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-busy.sh" \
+		--name "$ID" --timeout "$EGPU_VM_TIMEOUT" \
+		--tap "$RTAP" --console "$EGPU_RESULTS/vm-reset-$ID.console.log" \
+		--guest-log "$EGPU_RESULTS/vm-reset-$ID.guest.log" ${VM_ARGS:-}
+	[ $? -eq 0 ] || status=1
+	say "$ID: reset: $(grep -c '^ok' "$RTAP") ok, $(grep -c '^not ok' "$RTAP") not ok ($(($(date +%s) - t0)) s) -> $RTAP"
 done
 exit $status
