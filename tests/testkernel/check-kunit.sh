@@ -21,6 +21,8 @@
 #                        ../dkms.conf is copied along when present)
 #   EGPU_KUNIT_MODULES   modules to load, in order (default: egpu_gate)
 #   EGPU_KUNIT_TIMEOUT   host-side VM timeout in seconds (default 480: boot alone takes 45-120 s under TCG on a shared host)
+#   EGPU_KUNIT_INSMOD_TIMEOUT  seconds the guest lets one insmod (= its suites) run
+#                        before reporting a hung test case (default 150)
 #   EGPU_KUNIT_MEM       guest memory (default 1G: kmemleak scans grow with it)
 # Needs tests/vm/vm.py (the shared QEMU runner).
 # Exit status: 0 when every TAP line is ok.
@@ -35,6 +37,7 @@ export EGPU_CACHE
 kmod_src=${EGPU_KUNIT_KMOD:-$top/kmod}
 modules=${EGPU_KUNIT_MODULES:-egpu_gate}
 vm_timeout=${EGPU_KUNIT_TIMEOUT:-480}
+insmod_timeout=${EGPU_KUNIT_INSMOD_TIMEOUT:-150}
 mem=${EGPU_KUNIT_MEM:-1G}
 work=$EGPU_BUILD/kunit
 tap=$EGPU_RESULTS/kunit.tap
@@ -84,6 +87,7 @@ fi
 
 # --- 3. boot: tests/vm/vm.py runs guest/kunit.sh ---------------------------------
 echo "$modules" > "$work/kunit-modules"
+echo "$insmod_timeout" > "$work/kunit-insmod-timeout"
 kos=()
 for m in $modules; do
 	ko=$(find "$work/src/kmod" -name "$m.ko" | head -n1)
@@ -100,6 +104,7 @@ vmrc=0
 timeout --kill-after=10 $((vm_timeout + 120)) python3 "$top/tests/vm/vm.py" \
 	--kernel "$kdir_root/bzImage" --release "$(cat "$kdir_root/release")" \
 	"${kos[@]}" --file "$work/kunit-modules:/etc/kunit-modules" \
+	--file "$work/kunit-insmod-timeout:/etc/kunit-insmod-timeout" \
 	--script "$here/guest/kunit.sh" --name kunit \
 	--tap "$work/vm.tap" --console "$work/console.log" --guest-log "$work/guest.log" \
 	--timeout "$vm_timeout" --mem "$mem" --allow-taint OEN \

@@ -14,17 +14,35 @@ kdir=/sys/kernel/debug/kunit
 j0=$(awk '/^jiffies:/ { print $2; exit }' /proc/timer_list)
 t0=$(cut -d' ' -f1 /proc/uptime)
 
+# The suites run inside insmod: bound it, so a hanging test case is reported
+# from the guest (with the partial results and its stack) instead of only by
+# the host's timeout.
+limit=$(cat /etc/kunit-insmod-timeout 2>/dev/null || echo 150)
 echo "<5>egpu-kunit: loading modules" > /dev/kmsg
 loaded=""
+hung=""
 for m in $(cat /etc/kunit-modules); do
-	out=$(insmod "/lib/modules/extra/$m.ko" 2>&1)
+	insmod "/lib/modules/extra/$m.ko" > /tmp/insmod.out 2>&1 &
+	pid=$!
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt "$limit" ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "not ok - insmod $m"
+		echo "# still running after ${limit} s: a test case hangs"
+		hung=$m
+		break
+	fi
+	wait "$pid"
 	rc=$?
 	if [ "$rc" = 0 ]; then
 		echo "ok - insmod $m"
 		loaded="$m $loaded"
 	else
 		echo "not ok - insmod $m"
-		echo "# insmod exit status $rc: $out"
+		echo "# insmod exit status $rc: $(cat /tmp/insmod.out)"
 	fi
 done
 echo "<5>egpu-kunit: modules loaded" > /dev/kmsg
@@ -36,7 +54,7 @@ for d in "$kdir"/*/; do
 	[ -r "$d/results" ] || continue
 	s=${d%/}; s=${s##*/}
 	suites="$suites $s"
-	awk -v suite="$s" '
+	awk -v suite="$s" -v hung="$hung" '
 	/^    (ok|not ok) [0-9]+ / {
 		line = substr($0, 5)
 		verdict = "ok"
@@ -56,12 +74,37 @@ for d in "$kdir"/*/; do
 		if (verdict == "not ok")
 			for (i = 0; i < n; i++) print "# " buf[i]
 		n = 0
+		done++
 		next
 	}
-	/^    [^ ]/ && /^    (KTAP version|# Subtest:|# module:|1\.\.)/ { next }
+	/^    1\.\.[0-9]+$/ { plan = substr($0, 8) + 0; next }
+	/^    [^ ]/ && /^    (KTAP version|# Subtest:|# module:)/ { next }
 	/^    / { l = $0; sub(/^ +/, "", l); buf[n++] = l }
+	END {
+		if (hung != "" && done < plan) {
+			print "not ok - " suite " (" done " of " plan " cases finished)"
+			print "# insmod " hung " still running: the next case hangs or was never reached"
+		}
+	}
 	' "$d/results"
 done
+if [ -n "$hung" ]; then
+	# The hanging case is the test function on a kunit_try_catch thread's stack.
+	found=""
+	for t in /proc/[0-9]*; do
+		case $(cat "$t/comm" 2>/dev/null) in kunit_try*) ;; *) continue ;; esac
+		found=1
+		fn=$(awk '/kunit_try_run_case|kunit_generic_run/ { print prev; exit } { prev = $2 }' "$t/stack" |
+			sed 's/+.*//')
+		echo "not ok - hung test case: ${fn:-unknown}"
+		sed 's/^/# /' "$t/stack"
+	done
+	if [ -z "$found" ]; then
+		echo "not ok - hung test case: unknown"
+		echo "# no kunit_try_catch thread found; tasks:"
+		for t in /proc/[0-9]*; do echo "# ${t#/proc/} $(cat "$t/comm" 2>/dev/null)"; done | tail -n 25
+	fi
+fi
 if [ -n "$suites" ]; then
 	echo "ok - suites ran"
 	echo "#$suites"
@@ -76,7 +119,10 @@ for m in $loaded; do
 done
 echo "<5>egpu-kunit: modules unloaded" > /dev/kmsg
 
-if [ -w "$leaks" ]; then
+if [ -n "$hung" ]; then
+	echo "not ok - no kmemleak reports after unloading"
+	echo "# not scanned: $hung could not be unloaded (a test case hangs)"
+elif [ -w "$leaks" ]; then
 	# kmemleak reports an object only once it is 5 s old (MSECS_MIN_AGE),
 	# and from its second scan on (checksum settling): wait, scan twice.
 	wait=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" \
