@@ -44,9 +44,10 @@ for id in "$@"; do
 			continue
 		fi
 		cp "$out/src/tbsim.ko" "$out/"
+		echo "WAIT=60" >"$out/tbsim-test.conf"	# KASAN+lockdep under TCG: slow
 		# the ELF vmlinux: vm.py cannot unpack a gzip bzImage (yet)
 		python3 "$top/tests/vm/vm.py" --kernel "$k/build/vmlinux" --release "$(cat "$k/release")" \
-			--ko "$out/tbsim.ko" \
+			--ko "$out/tbsim.ko" --file "$out/tbsim-test.conf:/etc/tbsim-test.conf" \
 			--file "$top/tests/vm/guest/tbsim-lib.sh:/usr/lib/vm/tbsim-lib.sh" \
 			--qemu-arg=-device --qemu-arg=pci-testdev \
 			--script "$top/tests/vm/guest/tbsim.sh" \

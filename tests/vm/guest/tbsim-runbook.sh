@@ -12,6 +12,8 @@
 . /usr/lib/vm/tbsim-lib.sh
 
 WAIT=15
+# shellcheck disable=SC1091
+[ -r /etc/tbsim-test.conf ] && . /etc/tbsim-test.conf	# slower kernels: WAIT=N
 TB=/sys/bus/thunderbolt/devices
 LOG=/tmp/egpu-attach.log
 gpu_count() { vm_pci_find 1234 11e8 2>/dev/null | wc -l; }

@@ -12,6 +12,10 @@
 . /usr/lib/vm/tbsim-lib.sh
 
 WAIT=15		# s, bound of every wait for the PCI side
+# slower kernels (the KASAN/lockdep debug kernel) get more: check.sh puts
+# WAIT=N into /etc/tbsim-test.conf
+# shellcheck disable=SC1091
+[ -r /etc/tbsim-test.conf ] && . /etc/tbsim-test.conf
 UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 UEV_LOG=/tmp/tbsim-uevents.log
 TB=/sys/bus/thunderbolt/devices
@@ -178,22 +182,33 @@ dmesg | grep -q 'tbsim: tunnel down 0-1$' && vm_pass "console: tbsim: tunnel dow
 expect_err "de-authorize 0-1 again (0 -> 0) is EINVAL" "Invalid argument" "$E/authorized" 0
 
 # --- contended domain lock: restart_syscall(), the writer retries --------
-r0=$(tbsim_state | sed -n 's/^restarts=\([0-9]*\).*/\1/p')
-ctl hold_lock ms=1500
+# Deterministic on any speed: the lock is held until the test releases it.
+restarts() { tbsim_state | sed -n 's/^restarts=\([0-9]*\).*/\1/p'; }
+restarted() { [ "$(restarts)" -gt "$r0" ]; }
+r0=$(restarts)
+ctl hold_lock ms=60000
+rm -f /tmp/contended.rc
+( tbsim_write "$E/authorized" 1 >/tmp/contended.out; echo $? >/tmp/contended.rc ) &
+wpid=$!
+if vm_wait $WAIT restarted; then
+	vm_pass "the write to authorized is restarted while the domain lock is held (restart_syscall)"
+else
+	vm_fail "the write to authorized is restarted while the domain lock is held" "restarts $r0 -> $(restarts)"
+fi
+usleep 300000
+if [ ! -e /tmp/contended.rc ]; then
+	vm_pass "the writer keeps retrying ($(( $(restarts) - r0 )) restarts so far)"
+else
+	vm_fail "the writer keeps retrying while the lock is held" "returned $(cat /tmp/contended.rc): $(cat /tmp/contended.out)"
+fi
 t0=$(vm_uptime)
-expect_ok "authorize while the domain lock is held for 1.5 s" "$E/authorized" 1
-dt=$(vm_elapsed "$t0")
-r1=$(tbsim_state | sed -n 's/^restarts=\([0-9]*\).*/\1/p')
-if awk -v d="$dt" 'BEGIN { exit !(d >= 1.0 && d < 10) }'; then
-	vm_pass "the write returned after the lock was released ($dt s)"
+ctl release_lock
+if vm_wait $WAIT test -e /tmp/contended.rc && [ "$(cat /tmp/contended.rc)" = 0 ]; then
+	vm_pass "the write succeeds once the lock is released ($(vm_elapsed "$t0") s after)"
 else
-	vm_fail "the write returned after the lock was released" "took $dt s"
+	vm_fail "the write succeeds once the lock is released" "rc $(cat /tmp/contended.rc 2>/dev/null): $(cat /tmp/contended.out 2>/dev/null)"
 fi
-if [ "${r1:-0}" -gt "${r0:-0}" ]; then
-	vm_pass "the write was restarted $((r1 - r0)) times (restart_syscall)"
-else
-	vm_fail "the write was restarted (restart_syscall)" "restarts $r0 -> $r1"
-fi
+wait $wpid
 check_attr "0-1/authorized 1 after the contended write" "$E/authorized" '^1$'
 vm_wait $WAIT gpu_two && vm_pass "GPU back after the contended authorization" ||
 	{ vm_fail "GPU back after the contended authorization" "$(vm_pci_find 1234 11e8)"; relay_diag; }
@@ -203,7 +218,7 @@ ctl set 0-1 deauth_delay_ms=1500
 t0=$(vm_uptime)
 expect_ok "de-authorize 0-1 with a 1.5 s hang" "$E/authorized" 0
 dt=$(vm_elapsed "$t0")
-if awk -v d="$dt" 'BEGIN { exit !(d >= 1.4 && d < 10) }'; then
+if awk -v d="$dt" -v w="$WAIT" 'BEGIN { exit !(d >= 1.4 && d < w) }'; then
 	vm_pass "de-authorization hung $dt s, then completed"
 else
 	vm_fail "de-authorization hung about 1.5 s" "took $dt s"
@@ -354,12 +369,12 @@ perm=$(stat -c %a "$TB/0-1/authorized" 2>/dev/null)
 expect_ok "authorize 0-1" "$TB/0-1/authorized" 1
 vm_wait $WAIT gpu_two && vm_pass "GPU up before the NHI unbind" ||
 	{ vm_fail "GPU up before the NHI unbind" "$(vm_pci_find 1234 11e8)"; relay_diag; }
-ctl hold_lock ms=20000
+ctl hold_lock ms=60000
 t0=$(vm_uptime)
 expect_ok "unbind the NHI from thunderbolt while the domain lock is held" /sys/bus/pci/drivers/thunderbolt/unbind "$nhi"
 dt=$(vm_elapsed "$t0")
-if awk -v d="$dt" 'BEGIN { exit !(d < 5) }'; then
-	vm_pass "unbind ends the held lock early ($dt s, not 20 s)"
+if awk -v d="$dt" -v w="$WAIT" 'BEGIN { exit !(d < w && d < 30) }'; then
+	vm_pass "unbind ends the held lock early ($dt s, not 60 s)"
 else
 	vm_fail "unbind ends the held lock early" "took $dt s"
 fi
@@ -398,7 +413,7 @@ ctl clear_events
 t0=$(vm_uptime)
 ev=$(cat "$TBSIM_EVENTS")
 dt=$(vm_elapsed "$t0")
-if [ -z "$ev" ] && awk -v d="$dt" 'BEGIN { exit !(d >= 0.4 && d < 5) }'; then
+if [ -z "$ev" ] && awk -v d="$dt" -v w="$WAIT" 'BEGIN { exit !(d >= 0.4 && d < w) }'; then
 	vm_pass "events read without an event ends after event_timeout_ms ($dt s)"
 else
 	vm_fail "events read without an event ends after event_timeout_ms" "'$ev' after $dt s"
