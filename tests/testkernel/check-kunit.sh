@@ -81,7 +81,8 @@ if make -C "$work/src/kmod" KDIR="$kdir" EGPU_KUNIT=1 W=1 KCFLAGS=-Werror -j2 \
 	pre+=(--pre "ok	module build (W=1 -Werror)	")
 else
 	tail -n 30 "$work/kmod-build.log" >&2
-	pre+=(--pre "not ok	module build (W=1 -Werror)	see $work/kmod-build.log")
+	err=$(grep -m1 -E 'error:|Error [0-9]' "$work/kmod-build.log" || true)
+	pre+=(--pre "not ok	module build (W=1 -Werror)	${err:+$err; }see $work/kmod-build.log")
 	finish
 fi
 
