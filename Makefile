@@ -7,7 +7,8 @@
 #   make check-style   checkpatch --strict on the module's sources
 #   make check-build   the module on every kernel of the matrix, W=1 -Werror
 #   make check-kunit   KUnit suites in the debug test kernel (QEMU)
-#   make check-vm      module + egpuctl + uAPI tests in QEMU, KERNELS="..."
+#   make check-vm      module + egpuctl + uAPI tests + reset hook in QEMU, KERNELS="..."
+#   make check-tbsim   the simulated Thunderbolt domain (issue-4 test bed) in QEMU
 
 EGPU_CACHE ?= /var/cache/egpu-gate
 export EGPU_CACHE
@@ -23,7 +24,7 @@ export KERNELS
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 
-.PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm clean
+.PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm check-tbsim clean
 
 all: module egpuctl
 
@@ -44,6 +45,7 @@ check:
 	-@$(MAKE) --no-print-directory check-build
 	-@$(MAKE) --no-print-directory check-kunit
 	-@$(MAKE) --no-print-directory check-vm
+	-@$(MAKE) --no-print-directory check-tbsim
 	@tests/summarize $(RESULTS)
 
 check-unit:
@@ -65,6 +67,10 @@ check-kunit:
 check-vm:
 	@mkdir -p $(RESULTS)
 	tests/vm/check-vm.sh $(KERNELS)
+
+check-tbsim:
+	@mkdir -p $(RESULTS)
+	tests/kmod/tbsim/check.sh $(KERNELS)
 
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
