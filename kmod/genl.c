@@ -13,13 +13,17 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/device.h>
 #include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/string.h>
 #include <linux/utsname.h>
 #include <net/genetlink.h>
 
 #include "compat.h"
 #include "config.h"
 #include "genl.h"
+#include "reset.h"
 #include "uapi/egpu_gate.h"
 
 /* Not const: the policy's range pointer is non-const before 6.5 or so. */
@@ -41,6 +45,37 @@ static const struct nla_policy egpu_cfg_policy[EGPU_A_CFG_MAX + 1] = {
 static const struct nla_policy egpu_policy[EGPU_A_MAX + 1] = {
 	[EGPU_A_CONFIG] = NLA_POLICY_NESTED(egpu_cfg_policy),
 };
+
+/* "DDDD:BB:DD.F" is 12 characters; room for a 5-digit domain. */
+#define EGPU_BDF_MAX 16
+
+/*
+ * Per-command policies of the GPU commands: each admits exactly the
+ * attributes its command reads; every other one (including reply-only
+ * attributes, left NLA_UNSPEC) is rejected by strict validation.
+ */
+static const struct nla_policy egpu_gpu_reset_nest_policy[EGPU_A_GPU_MAX + 1] = {
+	[EGPU_A_GPU_BDF] = { .type = NLA_NUL_STRING, .len = EGPU_BDF_MAX },
+	[EGPU_A_GPU_FORCE] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy egpu_gpu_reset_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_GPU] = NLA_POLICY_NESTED(egpu_gpu_reset_nest_policy),
+};
+
+static const struct nla_policy egpu_gpu_id_nest_policy[EGPU_A_GPU_MAX + 1] = {
+	[EGPU_A_GPU_VENDOR] = { .type = NLA_U16 },
+	[EGPU_A_GPU_DEVICE] = { .type = NLA_U16 },
+	[EGPU_A_GPU_FAMILY] = { .type = NLA_NUL_STRING,
+				.len = EGPU_FAMILY_NAME_MAX },
+};
+
+static const struct nla_policy egpu_gpu_id_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_GPU] = NLA_POLICY_NESTED(egpu_gpu_id_nest_policy),
+};
+
+/* GPU_GET takes no attributes. */
+static const struct nla_policy egpu_gpu_get_policy[EGPU_A_MAX + 1] = {};
 
 static struct genl_family egpu_genl_family;
 
@@ -173,6 +208,277 @@ static int egpu_genl_set_config(struct sk_buff *skb, struct genl_info *info)
 	return egpu_config_apply(&change);
 }
 
+/* ---- GPU commands ---------------------------------------------------------- */
+
+/* Put one EGPU_A_GPU nest for the device @bdf described by @info. */
+static int egpu_genl_fill_gpu(struct sk_buff *skb, const char *bdf,
+			      const struct egpu_reset_dev_info *info)
+{
+	const struct egpu_reset_stats *st = &info->stats;
+	struct nlattr *gpu, *stats;
+
+	gpu = nla_nest_start(skb, EGPU_A_GPU);
+	if (!gpu)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, EGPU_A_GPU_BDF, bdf) ||
+	    nla_put_u16(skb, EGPU_A_GPU_VENDOR, info->vendor) ||
+	    nla_put_u16(skb, EGPU_A_GPU_DEVICE, info->device) ||
+	    nla_put_string(skb, EGPU_A_GPU_FAMILY, info->family) ||
+	    nla_put_u8(skb, EGPU_A_GPU_RESET_METHOD_SET, info->reset_method_set))
+		goto cancel;
+	stats = nla_nest_start(skb, EGPU_A_GPU_STATS);
+	if (!stats)
+		goto cancel;
+	if (nla_put_u64_64bit(skb, EGPU_A_STATS_COUNT, st->count,
+			      EGPU_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, EGPU_A_STATS_FAILURES, st->failures,
+			      EGPU_A_STATS_PAD) ||
+	    nla_put_s32(skb, EGPU_A_STATS_LAST_RESULT, st->last_result) ||
+	    nla_put_u64_64bit(skb, EGPU_A_STATS_LAST_DURATION_US,
+			      st->last_duration_us, EGPU_A_STATS_PAD) ||
+	    nla_put_u8(skb, EGPU_A_STATS_LAST_METHOD, st->method) ||
+	    nla_put_u32(skb, EGPU_A_STATS_SMU_STATE_BEFORE,
+			st->smu_state_before))
+		goto cancel;
+	nla_nest_end(skb, stats);
+	nla_nest_end(skb, gpu);
+	return 0;
+
+cancel:
+	nla_nest_cancel(skb, gpu);
+	return -EMSGSIZE;
+}
+
+/* State of one GPU_GET dump pass; cb->args[0] = devices already sent. */
+struct egpu_gpu_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	unsigned long idx;	/* of the device being visited */
+	unsigned int sent;	/* messages put in this pass */
+};
+
+static int egpu_genl_dump_one(const struct egpu_reset_dev_info *info, void *ctx)
+{
+	struct egpu_gpu_dump *d = ctx;
+	void *hdr;
+
+	if (d->idx++ < d->cb->args[0])
+		return 0;
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
+			  d->cb->nlh->nlmsg_seq, &egpu_genl_family,
+			  NLM_F_MULTI, EGPU_CMD_GPU_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (egpu_genl_fill_gpu(d->skb, pci_name(info->pdev), info)) {
+		genlmsg_cancel(d->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(d->skb, hdr);
+	d->cb->args[0] = d->idx;
+	d->sent++;
+	return 0;
+}
+
+/*
+ * Dump: as many devices as fit, resuming after the last one sent. A device
+ * claimed or released between two passes may shift the order (the walk is
+ * by index): a dump is a snapshot per pass, not an atomic one.
+ */
+static int egpu_genl_gpu_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct egpu_gpu_dump d = { .skb = skb, .cb = cb };
+	int ret;
+
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "egpu_gate: CAP_SYS_ADMIN in the initial user namespace required");
+		return -EPERM;
+	}
+	ret = egpu_reset_iterate_devs(egpu_genl_dump_one, &d);
+	if (ret == -EMSGSIZE && d.sent)
+		return skb->len;	/* full: continue in the next pass */
+	if (ret)
+		return ret;
+	return skb->len;
+}
+
+/*
+ * Is @pdev in use through vfio? vfio-pci and its variant drivers (all
+ * vfio-pci-core based, with "vfio" in their names: "vfio-pci",
+ * "mlx5_vfio_pci", "nvgrace_gpu_vfio_pci", ...) enable the PCI device when
+ * their vfio device is first opened (vfio_pci_core_enable() ->
+ * pci_enable_device()) and disable it on the last close
+ * (vfio_pci_core_disable()); while merely bound it stays disabled. The
+ * open count itself is internal to vfio (struct vfio_device, whose layout
+ * changed between 6.1 and 7.x), so the pci_dev's enable count
+ * (pci_is_enabled(), stable API on every kernel we support) is the proxy.
+ * Checked under the device lock; a VM may open the device right after the
+ * check (it then sees a device being reset, as with a sysfs reset).
+ */
+static bool egpu_genl_vfio_busy(struct pci_dev *pdev)
+{
+	const struct device_driver *drv;
+	bool busy = false;
+
+	device_lock(&pdev->dev);
+	drv = pdev->dev.driver;
+	if (drv && drv->name && strstr(drv->name, "vfio"))
+		busy = pci_is_enabled(pdev);
+	device_unlock(&pdev->dev);
+	return busy;
+}
+
+/* The device named by "DDDD:BB:DD.F" (referenced) or NULL. */
+static struct pci_dev *egpu_genl_get_pdev(const char *bdf)
+{
+	unsigned int domain, bus, dev, fn;
+	char end;
+
+	if (sscanf(bdf, "%x:%x:%x.%x%c", &domain, &bus, &dev, &fn, &end) != 4 ||
+	    bus > 0xff || dev > 0x1f || fn > 7)
+		return NULL;
+	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
+}
+
+/* info->attrs[EGPU_A_GPU] parsed with @policy into @tb, or -EINVAL. */
+static int egpu_genl_parse_gpu(struct genl_info *info,
+			       const struct nla_policy *policy,
+			       struct nlattr **tb)
+{
+	if (NL_REQ_ATTR_CHECK(info->extack, NULL, info->attrs, EGPU_A_GPU)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_GPU missing");
+		return -EINVAL;
+	}
+	return nla_parse_nested(tb, EGPU_A_GPU_MAX, info->attrs[EGPU_A_GPU],
+				policy, info->extack);
+}
+
+static int egpu_genl_gpu_reset(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_GPU_MAX + 1];
+	struct pci_dev *pdev;
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_gpu(info, egpu_gpu_reset_nest_policy, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_GPU], tb,
+			      EGPU_A_GPU_BDF)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_GPU_BDF missing");
+		return -EINVAL;
+	}
+	pdev = egpu_genl_get_pdev(nla_data(tb[EGPU_A_GPU_BDF]));
+	if (!pdev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[EGPU_A_GPU_BDF],
+				    "egpu_gate: no such PCI device");
+		return -ENODEV;
+	}
+	if (!tb[EGPU_A_GPU_FORCE] && egpu_genl_vfio_busy(pdev)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "device in use by a running VM (vfio device open); use --force");
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = egpu_reset_device(pdev);
+	if (ret == -ENODEV)
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[EGPU_A_GPU_BDF],
+				    "egpu_gate: device not handled by egpu_gate");
+	else if (ret == -EOPNOTSUPP)
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: device_specific is not the first reset_method");
+	else if (ret)
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: the reset failed");
+out:
+	pci_dev_put(pdev);
+	return ret;
+}
+
+static int egpu_genl_gpu_id(struct sk_buff *skb, struct genl_info *info,
+			    bool add)
+{
+	struct nlattr *tb[EGPU_A_GPU_MAX + 1];
+	const char *family;
+	u16 vendor, device;
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_gpu(info, egpu_gpu_id_nest_policy, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_GPU], tb,
+			      EGPU_A_GPU_VENDOR) ||
+	    NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_GPU], tb,
+			      EGPU_A_GPU_DEVICE) ||
+	    NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_GPU], tb,
+			      EGPU_A_GPU_FAMILY)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: EGPU_A_GPU_VENDOR, _DEVICE and _FAMILY required");
+		return -EINVAL;
+	}
+	vendor = nla_get_u16(tb[EGPU_A_GPU_VENDOR]);
+	device = nla_get_u16(tb[EGPU_A_GPU_DEVICE]);
+	family = nla_data(tb[EGPU_A_GPU_FAMILY]);
+	ret = add ? egpu_reset_add_id(family, vendor, device) :
+		    egpu_reset_remove_id(family, vendor, device);
+	if (ret == -ENOENT && add)
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[EGPU_A_GPU_FAMILY],
+				    "egpu_gate: no such family");
+	else if (ret == -ENOENT)
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: no such family, or the ID was not added to it");
+	else if (ret == -EEXIST)
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: the ID was already added (remove it first)");
+	return ret;
+}
+
+static int egpu_genl_gpu_id_add(struct sk_buff *skb, struct genl_info *info)
+{
+	return egpu_genl_gpu_id(skb, info, true);
+}
+
+static int egpu_genl_gpu_id_del(struct sk_buff *skb, struct genl_info *info)
+{
+	return egpu_genl_gpu_id(skb, info, false);
+}
+
+/* GPU commands: per-command policies (genl_ops, not small ops). */
+static const struct genl_ops egpu_genl_gpu_ops[] = {
+	{
+		.cmd = EGPU_CMD_GPU_GET,
+		.dumpit = egpu_genl_gpu_dump,
+		.policy = egpu_gpu_get_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_GPU_RESET,
+		.doit = egpu_genl_gpu_reset,
+		.policy = egpu_gpu_reset_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_GPU_ID_ADD,
+		.doit = egpu_genl_gpu_id_add,
+		.policy = egpu_gpu_id_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_GPU_ID_DEL,
+		.doit = egpu_genl_gpu_id_del,
+		.policy = egpu_gpu_id_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
 static const struct genl_small_ops egpu_genl_ops[] = {
 	{
 		.cmd = EGPU_CMD_GET_STATUS,
@@ -194,6 +500,8 @@ static struct genl_family egpu_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = egpu_genl_ops,
 	.n_small_ops = ARRAY_SIZE(egpu_genl_ops),
+	.ops = egpu_genl_gpu_ops,
+	.n_ops = ARRAY_SIZE(egpu_genl_gpu_ops),
 	/* Strict header and attribute checks for every command. */
 	.resv_start_op = EGPU_CMD_GET_STATUS,
 };

@@ -275,6 +275,219 @@ static void egpu_test_apply_all_or_nothing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, egpu_config_teardown_budget_ms(), budget);
 }
 
+/* ---- GPU commands ---- */
+
+/* Parse skb's attribute stream with a GPU command's top-level policy. */
+static int egpu_test_parse_gpu_request(struct sk_buff *skb,
+				       const struct nla_policy *top,
+				       const struct nla_policy *nest,
+				       struct nlattr **gpu,
+				       struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[EGPU_A_MAX + 1];
+	int ret;
+
+	ret = nla_parse(tb, EGPU_A_MAX, (struct nlattr *)skb->data, skb->len,
+			top, extack);
+	if (ret)
+		return ret;
+	if (!tb[EGPU_A_GPU])
+		return -ENOENT;
+	return nla_parse_nested(gpu, EGPU_A_GPU_MAX, tb[EGPU_A_GPU], nest, extack);
+}
+
+/* A GPU_RESET or ID_ADD/DEL request with one EGPU_A_GPU nest. */
+static struct nlattr *egpu_test_gpu_nest(struct kunit *test, struct sk_buff *skb)
+{
+	struct nlattr *nest = nla_nest_start(skb, EGPU_A_GPU);
+
+	KUNIT_ASSERT_NOT_NULL(test, nest);
+	return nest;
+}
+
+static void egpu_test_gpu_reset_policy_ok(struct kunit *test)
+{
+	struct nlattr *gpu[EGPU_A_GPU_MAX + 1], *nest;
+	struct netlink_ext_ack extack = {};
+	struct sk_buff *skb = egpu_test_skb(test);
+
+	nest = egpu_test_gpu_nest(test, skb);
+	KUNIT_ASSERT_EQ(test, 0, nla_put_string(skb, EGPU_A_GPU_BDF, "0000:01:00.0"));
+	KUNIT_ASSERT_EQ(test, 0, nla_put_flag(skb, EGPU_A_GPU_FORCE));
+	nla_nest_end(skb, nest);
+	KUNIT_ASSERT_EQ(test, 0, egpu_test_parse_gpu_request(skb, egpu_gpu_reset_policy,
+							     egpu_gpu_reset_nest_policy,
+							     gpu, &extack));
+	KUNIT_ASSERT_NOT_NULL(test, gpu[EGPU_A_GPU_BDF]);
+	KUNIT_EXPECT_STREQ(test, (char *)nla_data(gpu[EGPU_A_GPU_BDF]), "0000:01:00.0");
+	KUNIT_EXPECT_NOT_NULL(test, gpu[EGPU_A_GPU_FORCE]);
+}
+
+/* One attribute @type/@data/@len in the nest must be rejected with @err. */
+static void egpu_test_reject_gpu(struct kunit *test, const struct nla_policy *top,
+				 const struct nla_policy *nest_policy, int type,
+				 const void *data, int len, int err)
+{
+	struct nlattr *gpu[EGPU_A_GPU_MAX + 1], *nest;
+	struct netlink_ext_ack extack = {};
+	struct sk_buff *skb = egpu_test_skb(test);
+
+	nest = egpu_test_gpu_nest(test, skb);
+	KUNIT_ASSERT_EQ(test, 0, nla_put(skb, type, len, data));
+	nla_nest_end(skb, nest);
+	KUNIT_EXPECT_EQ(test, err, egpu_test_parse_gpu_request(skb, top, nest_policy,
+							       gpu, &extack));
+	KUNIT_EXPECT_NOT_NULL(test, extack._msg);
+}
+
+static void egpu_test_gpu_reset_policy_rejects(struct kunit *test)
+{
+	static const char unterminated[] = { '0', '0', '0', '0' };
+	static const char too_long[] = "0000:01:00.0.0.0.0.0";
+	u16 vendor = 0x1002;
+	u8 force = 1;
+
+	/* NUL_STRING: must be terminated and short. */
+	egpu_test_reject_gpu(test, egpu_gpu_reset_policy, egpu_gpu_reset_nest_policy,
+			     EGPU_A_GPU_BDF, unterminated, sizeof(unterminated), -EINVAL);
+	egpu_test_reject_gpu(test, egpu_gpu_reset_policy, egpu_gpu_reset_nest_policy,
+			     EGPU_A_GPU_BDF, too_long, sizeof(too_long), -EINVAL);
+	/* A flag carries no payload. */
+	egpu_test_reject_gpu(test, egpu_gpu_reset_policy, egpu_gpu_reset_nest_policy,
+			     EGPU_A_GPU_FORCE, &force, sizeof(force), -ERANGE);
+	/* Attributes of other commands are not accepted. */
+	egpu_test_reject_gpu(test, egpu_gpu_reset_policy, egpu_gpu_reset_nest_policy,
+			     EGPU_A_GPU_VENDOR, &vendor, sizeof(vendor), -EINVAL);
+}
+
+static void egpu_test_gpu_id_policy_ok(struct kunit *test)
+{
+	struct nlattr *gpu[EGPU_A_GPU_MAX + 1], *nest;
+	struct netlink_ext_ack extack = {};
+	struct sk_buff *skb = egpu_test_skb(test);
+
+	nest = egpu_test_gpu_nest(test, skb);
+	KUNIT_ASSERT_EQ(test, 0, nla_put_u16(skb, EGPU_A_GPU_VENDOR, 0x1002));
+	KUNIT_ASSERT_EQ(test, 0, nla_put_u16(skb, EGPU_A_GPU_DEVICE, 0x687f));
+	KUNIT_ASSERT_EQ(test, 0, nla_put_string(skb, EGPU_A_GPU_FAMILY, "vega10"));
+	nla_nest_end(skb, nest);
+	KUNIT_ASSERT_EQ(test, 0, egpu_test_parse_gpu_request(skb, egpu_gpu_id_policy,
+							     egpu_gpu_id_nest_policy,
+							     gpu, &extack));
+	KUNIT_EXPECT_EQ(test, nla_get_u16(gpu[EGPU_A_GPU_VENDOR]), 0x1002);
+	KUNIT_EXPECT_EQ(test, nla_get_u16(gpu[EGPU_A_GPU_DEVICE]), 0x687f);
+	KUNIT_EXPECT_STREQ(test, (char *)nla_data(gpu[EGPU_A_GPU_FAMILY]), "vega10");
+}
+
+static void egpu_test_gpu_id_policy_rejects(struct kunit *test)
+{
+	static const char long_family[] = "a-family-name-of-16";
+	u32 wide = 0x1002;
+
+	egpu_test_reject_gpu(test, egpu_gpu_id_policy, egpu_gpu_id_nest_policy,
+			     EGPU_A_GPU_VENDOR, &wide, sizeof(wide), -EINVAL);
+	egpu_test_reject_gpu(test, egpu_gpu_id_policy, egpu_gpu_id_nest_policy,
+			     EGPU_A_GPU_FAMILY, long_family, sizeof(long_family), -EINVAL);
+	egpu_test_reject_gpu(test, egpu_gpu_id_policy, egpu_gpu_id_nest_policy,
+			     EGPU_A_GPU_FORCE, NULL, 0, -EINVAL);
+}
+
+/* GPU_GET takes nothing, not even the nest. */
+static void egpu_test_gpu_get_policy_rejects(struct kunit *test)
+{
+	struct nlattr *tb[EGPU_A_MAX + 1], *nest;
+	struct netlink_ext_ack extack = {};
+	struct sk_buff *skb = egpu_test_skb(test);
+
+	nest = egpu_test_gpu_nest(test, skb);
+	nla_nest_end(skb, nest);
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			nla_parse(tb, EGPU_A_MAX, (struct nlattr *)skb->data, skb->len,
+				  egpu_gpu_get_policy, &extack));
+}
+
+static void egpu_test_gpu_fill(struct kunit *test)
+{
+	static const struct nla_policy gpu_reply[EGPU_A_GPU_MAX + 1] = {
+		[EGPU_A_GPU_BDF] = { .type = NLA_NUL_STRING },
+		[EGPU_A_GPU_VENDOR] = { .type = NLA_U16 },
+		[EGPU_A_GPU_DEVICE] = { .type = NLA_U16 },
+		[EGPU_A_GPU_FAMILY] = { .type = NLA_NUL_STRING },
+		[EGPU_A_GPU_RESET_METHOD_SET] = { .type = NLA_U8 },
+		[EGPU_A_GPU_STATS] = { .type = NLA_NESTED },
+	};
+	static const struct nla_policy stats_reply[EGPU_A_STATS_MAX + 1] = {
+		[EGPU_A_STATS_COUNT] = { .type = NLA_U64 },
+		[EGPU_A_STATS_FAILURES] = { .type = NLA_U64 },
+		[EGPU_A_STATS_LAST_RESULT] = { .type = NLA_S32 },
+		[EGPU_A_STATS_LAST_DURATION_US] = { .type = NLA_U64 },
+		[EGPU_A_STATS_LAST_METHOD] = { .type = NLA_U8 },
+		[EGPU_A_STATS_SMU_STATE_BEFORE] = { .type = NLA_U32 },
+	};
+	static const struct egpu_reset_dev_info info = {
+		.vendor = 0x1002,
+		.device = 0x687f,
+		.family = "vega10",
+		.reset_method_set = true,
+		.stats = {
+			.method = EGPU_RESET_METHOD_BACO,
+			.count = 3,
+			.failures = 1,
+			.last_result = -ETIMEDOUT,
+			.last_duration_us = 123456,
+			.smu_state_before = 0x80000000,
+		},
+	};
+	struct nlattr *top[EGPU_A_MAX + 1], *gpu[EGPU_A_GPU_MAX + 1];
+	struct nlattr *st[EGPU_A_STATS_MAX + 1];
+	struct sk_buff *skb = egpu_test_skb(test);
+
+	KUNIT_ASSERT_EQ(test, 0, egpu_genl_fill_gpu(skb, "0000:0a:00.0", &info));
+	KUNIT_ASSERT_EQ(test, 0, nla_parse_deprecated(top, EGPU_A_MAX,
+						      (struct nlattr *)skb->data,
+						      skb->len, NULL, NULL));
+	KUNIT_ASSERT_NOT_NULL(test, top[EGPU_A_GPU]);
+	KUNIT_ASSERT_EQ(test, 0, nla_parse_nested(gpu, EGPU_A_GPU_MAX, top[EGPU_A_GPU],
+						  gpu_reply, NULL));
+	KUNIT_EXPECT_STREQ(test, (char *)nla_data(gpu[EGPU_A_GPU_BDF]), "0000:0a:00.0");
+	KUNIT_EXPECT_EQ(test, nla_get_u16(gpu[EGPU_A_GPU_VENDOR]), 0x1002);
+	KUNIT_EXPECT_EQ(test, nla_get_u16(gpu[EGPU_A_GPU_DEVICE]), 0x687f);
+	KUNIT_EXPECT_STREQ(test, (char *)nla_data(gpu[EGPU_A_GPU_FAMILY]), "vega10");
+	KUNIT_EXPECT_EQ(test, nla_get_u8(gpu[EGPU_A_GPU_RESET_METHOD_SET]), 1);
+	KUNIT_ASSERT_NOT_NULL(test, gpu[EGPU_A_GPU_STATS]);
+	KUNIT_ASSERT_EQ(test, 0, nla_parse_nested(st, EGPU_A_STATS_MAX,
+						  gpu[EGPU_A_GPU_STATS], stats_reply, NULL));
+	KUNIT_EXPECT_EQ(test, nla_get_u64(st[EGPU_A_STATS_COUNT]), 3ULL);
+	KUNIT_EXPECT_EQ(test, nla_get_u64(st[EGPU_A_STATS_FAILURES]), 1ULL);
+	KUNIT_EXPECT_EQ(test, nla_get_s32(st[EGPU_A_STATS_LAST_RESULT]), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, nla_get_u64(st[EGPU_A_STATS_LAST_DURATION_US]), 123456ULL);
+	KUNIT_EXPECT_EQ(test, nla_get_u8(st[EGPU_A_STATS_LAST_METHOD]),
+			(u8)EGPU_RESET_METHOD_BACO);
+	KUNIT_EXPECT_EQ(test, nla_get_u32(st[EGPU_A_STATS_SMU_STATE_BEFORE]), 0x80000000U);
+}
+
+/* A full skb: the entry is cancelled whole, nothing half-written stays. */
+static void egpu_test_gpu_fill_full(struct kunit *test)
+{
+	static const struct egpu_reset_dev_info info = { .family = "vega10" };
+	struct sk_buff *skb = alloc_skb(64, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, egpu_test_free_skb, skb));
+	skb_put(skb, skb_tailroom(skb) - 60);
+	KUNIT_EXPECT_EQ(test, -EMSGSIZE, egpu_genl_fill_gpu(skb, "0000:0a:00.0", &info));
+	KUNIT_EXPECT_EQ(test, skb_tailroom(skb), 60);
+}
+
+static void egpu_test_bdf_parse(struct kunit *test)
+{
+	KUNIT_EXPECT_NULL(test, egpu_genl_get_pdev("0000:01:00"));
+	KUNIT_EXPECT_NULL(test, egpu_genl_get_pdev("0000:01:00.8"));
+	KUNIT_EXPECT_NULL(test, egpu_genl_get_pdev("0000:01:20.0"));
+	KUNIT_EXPECT_NULL(test, egpu_genl_get_pdev("0000:01:00.0x"));
+	KUNIT_EXPECT_NULL(test, egpu_genl_get_pdev("ffff:ff:1f.7"));
+}
+
 static struct kunit_case egpu_genl_test_cases[] = {
 	KUNIT_CASE(egpu_test_status_reply),
 	KUNIT_CASE(egpu_test_status_fits),
@@ -290,6 +503,14 @@ static struct kunit_case egpu_genl_test_cases[] = {
 	KUNIT_CASE(egpu_test_reply_attr_in_request),
 	KUNIT_CASE(egpu_test_unknown_top_attr),
 	KUNIT_CASE(egpu_test_apply_all_or_nothing),
+	KUNIT_CASE(egpu_test_gpu_reset_policy_ok),
+	KUNIT_CASE(egpu_test_gpu_reset_policy_rejects),
+	KUNIT_CASE(egpu_test_gpu_id_policy_ok),
+	KUNIT_CASE(egpu_test_gpu_id_policy_rejects),
+	KUNIT_CASE(egpu_test_gpu_get_policy_rejects),
+	KUNIT_CASE(egpu_test_gpu_fill),
+	KUNIT_CASE(egpu_test_gpu_fill_full),
+	KUNIT_CASE(egpu_test_bdf_parse),
 	{}
 };
 

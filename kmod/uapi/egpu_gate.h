@@ -38,6 +38,54 @@
  *   The same settings are module parameters (auto_reset_method,
  *   teardown_budget_ms); both views always agree.
  *
+ * EGPU_CMD_GPU_GET (dump only: NLM_F_DUMP)
+ *   request:  no attributes
+ *   reply:    one message per claimed (handled) device, in claim order,
+ *             each holding one
+ *             EGPU_A_GPU                nest
+ *               EGPU_A_GPU_BDF          string  "0000:01:00.0"
+ *               EGPU_A_GPU_VENDOR       u16     PCI vendor ID
+ *               EGPU_A_GPU_DEVICE       u16     PCI device ID
+ *               EGPU_A_GPU_FAMILY       string  reset family ("vega10")
+ *               EGPU_A_GPU_RESET_METHOD_SET u8  1: device_specific was put
+ *                                               first in reset_method
+ *               EGPU_A_GPU_STATS        nest    since the device was claimed:
+ *                 EGPU_A_STATS_COUNT            u64  device-specific resets
+ *                 EGPU_A_STATS_FAILURES         u64  of which failed
+ *                 EGPU_A_STATS_LAST_RESULT      s32  0 or -errno of the last
+ *                 EGPU_A_STATS_LAST_DURATION_US u64  of the last reset
+ *                 EGPU_A_STATS_LAST_METHOD      u8   enum egpu_reset_method
+ *                 EGPU_A_STATS_SMU_STATE_BEFORE u32  family state word
+ *                                                    before the last reset
+ *   A dump larger than one message buffer continues where it stopped.
+ *
+ * EGPU_CMD_GPU_RESET (doit, changes state)
+ *   request:  EGPU_A_GPU                nest    required:
+ *               EGPU_A_GPU_BDF          string  required, "DDDD:BB:DD.F"
+ *               EGPU_A_GPU_FORCE        flag    reset even when in use
+ *   reply:    none (ack) once the reset has run.  Runs the device's
+ *             reset_method like a write to its sysfs "reset" (the family's
+ *             device-specific reset must be first).
+ *   Errors:   -ENODEV no such PCI device or not handled by egpu_gate;
+ *             -EOPNOTSUPP device_specific is not the first reset method;
+ *             -EBUSY the device is bound to vfio-pci (or a vfio-pci
+ *             variant driver) and in use (its vfio device is open, e.g. by
+ *             a running VM; detected as: the PCI device is enabled, which
+ *             vfio-pci does on open only) and EGPU_A_GPU_FORCE is absent;
+ *             otherwise the reset's own result.
+ *
+ * EGPU_CMD_GPU_ID_ADD, EGPU_CMD_GPU_ID_DEL (doit, change state)
+ *   request:  EGPU_A_GPU                nest    required, with all of
+ *               EGPU_A_GPU_VENDOR       u16
+ *               EGPU_A_GPU_DEVICE       u16
+ *               EGPU_A_GPU_FAMILY       string  NUL-terminated, at most
+ *                                               EGPU_FAMILY_NAME_MAX bytes
+ *   reply:    none (ack).  ADD makes VENDOR:DEVICE a device of the family
+ *             (present devices are claimed at once); DEL removes such a
+ *             run-time ID (its devices are released).
+ *   Errors:   -ENOENT unknown family (DEL: ID not added to that family);
+ *             -EEXIST (ADD) the ID was already added.
+ *
  * Errors: -EPERM (not privileged), -EINVAL (missing/unknown/malformed
  * attribute; extack says which), -ERANGE (value out of range),
  * -EOPNOTSUPP (unknown command).
@@ -55,10 +103,17 @@
 #define EGPU_TEARDOWN_BUDGET_MAX_MS 60000
 #define EGPU_TEARDOWN_BUDGET_DEFAULT_MS 5000
 
+/* Longest family name in EGPU_CMD_GPU_ID_ADD/DEL, without the NUL. */
+#define EGPU_FAMILY_NAME_MAX 15
+
 enum egpu_gate_cmd {
 	EGPU_CMD_UNSPEC,
 	EGPU_CMD_GET_STATUS,
 	EGPU_CMD_SET_CONFIG,
+	EGPU_CMD_GPU_GET,
+	EGPU_CMD_GPU_RESET,
+	EGPU_CMD_GPU_ID_ADD,
+	EGPU_CMD_GPU_ID_DEL,
 
 	__EGPU_CMD_MAX,
 };
@@ -74,6 +129,7 @@ enum egpu_gate_attr {
 	EGPU_A_API_VERSION,	/* u32 */
 	EGPU_A_CONFIG,		/* nest, EGPU_A_CFG_* */
 	EGPU_A_PAD,		/* padding for 64-bit attributes */
+	EGPU_A_GPU,		/* nest, EGPU_A_GPU_* */
 
 	__EGPU_A_MAX,
 };
@@ -90,6 +146,39 @@ enum egpu_gate_cfg_attr {
 };
 
 #define EGPU_A_CFG_MAX (__EGPU_A_CFG_MAX - 1)
+
+/* Attributes nested in EGPU_A_GPU. */
+enum egpu_gate_gpu_attr {
+	EGPU_A_GPU_UNSPEC,
+	EGPU_A_GPU_BDF,			/* string, "0000:01:00.0" */
+	EGPU_A_GPU_VENDOR,		/* u16 */
+	EGPU_A_GPU_DEVICE,		/* u16 */
+	EGPU_A_GPU_FAMILY,		/* string */
+	EGPU_A_GPU_RESET_METHOD_SET,	/* u8, 0/1 */
+	EGPU_A_GPU_STATS,		/* nest, EGPU_A_STATS_* */
+	EGPU_A_GPU_FORCE,		/* flag (GPU_RESET request) */
+	EGPU_A_GPU_PAD,			/* padding for 64-bit attributes */
+
+	__EGPU_A_GPU_MAX,
+};
+
+#define EGPU_A_GPU_MAX (__EGPU_A_GPU_MAX - 1)
+
+/* Attributes nested in EGPU_A_GPU_STATS. */
+enum egpu_gate_stats_attr {
+	EGPU_A_STATS_UNSPEC,
+	EGPU_A_STATS_COUNT,		/* u64 */
+	EGPU_A_STATS_FAILURES,		/* u64 */
+	EGPU_A_STATS_LAST_RESULT,	/* s32, 0 or -errno */
+	EGPU_A_STATS_LAST_DURATION_US,	/* u64 */
+	EGPU_A_STATS_LAST_METHOD,	/* u8, enum egpu_reset_method */
+	EGPU_A_STATS_SMU_STATE_BEFORE,	/* u32 */
+	EGPU_A_STATS_PAD,		/* padding for 64-bit attributes */
+
+	__EGPU_A_STATS_MAX,
+};
+
+#define EGPU_A_STATS_MAX (__EGPU_A_STATS_MAX - 1)
 
 /*
  * How a device-specific reset was carried out (per-device statistics).
