@@ -266,6 +266,10 @@ TEST(Context, ConnectsOnceAndOnlyWhenAsked) {
   struct Null : Control {
     Status status() override { return {}; }
     void setConfig(const ConfigChange&) override {}
+    std::vector<Gpu> gpus() override { return {}; }
+    void resetGpu(const std::string&, bool) override {}
+    void addGpuId(const GpuId&) override {}
+    void removeGpuId(const GpuId&) override {}
   };
   std::ostringstream o, e;
   Context ctx(o, e, [&]() -> std::unique_ptr<Control> {

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <regex>
 
 #include "egpu_gate.h"
 #include "error.h"
+#include "gpu_report.h"
 #include "status_report.h"
 #include "version.h"
 
@@ -31,6 +33,47 @@ const Command& root_command() {
                    "Show the version of egpuctl and, when the module is loaded and\n"
                    "reachable, of module egpu_gate and the kernel.  Succeeds without the\n"
                    "module (and says why it is not reachable).\n"},
+              {.name = "gpu",
+               .summary = "list, reset and add the GPUs egpu_gate handles",
+               .run = nullptr,
+               .subcommands =
+                   {
+                       {.name = "list",
+                        .summary = "list the handled GPUs and their reset statistics",
+                        .run = cmd_gpu_list,
+                        .description =
+                            "List the GPUs egpu_gate handles (claimed for its device-specific\n"
+                            "reset): PCI address, VENDOR:DEVICE, reset family, whether their\n"
+                            "reset_method was set, and the statistics of their resets (count,\n"
+                            "failures, result, duration and method of the last one).\n"},
+                       {.name = "reset",
+                        .summary = "reset a handled GPU now",
+                        .run = cmd_gpu_reset,
+                        .description =
+                            "Reset the GPU at PCI address BDF (\"0000:01:00.0\" or \"01:00.0\")\n"
+                            "with its family's device-specific reset, like a write to its sysfs\n"
+                            "\"reset\".  Refused while the GPU is bound to vfio-pci and in use\n"
+                            "(a running VM); --force resets it anyway.\n"},
+                       {.name = "ids",
+                        .summary = "add or remove run-time GPU IDs",
+                        .run = nullptr,
+                        .subcommands =
+                            {
+                                {.name = "add",
+                                 .summary = "handle VENDOR:DEVICE with reset family FAMILY",
+                                 .run = cmd_gpu_ids_add,
+                                 .description =
+                                     "Make the GPUs with PCI ID VENDOR:DEVICE (hex, e.g. 1002:687f)\n"
+                                     "devices of reset family FAMILY (e.g. vega10); present ones are\n"
+                                     "claimed at once.  Lasts until removed or the module unloads.\n"},
+                                {.name = "del",
+                                 .summary = "remove a run-time GPU ID",
+                                 .run = cmd_gpu_ids_del,
+                                 .description =
+                                     "Remove the ID VENDOR:DEVICE added to FAMILY with 'gpu ids add';\n"
+                                     "its GPUs are released.\n"},
+                            }},
+                   }},
               {.name = "help",
                .summary = "show the help of egpuctl or of a command",
                .run = cmd_help,
@@ -88,6 +131,91 @@ int cmd_version(Invocation& inv) {
   }
   return 0;
 }
+
+namespace {
+
+// "0000:01:00.0" or "01:00.0" (domain 0) -> "0000:01:00.0", lower case.
+std::string parse_bdf(const std::string& path, const std::string& arg) {
+  static const std::regex kBdf("(([0-9a-fA-F]{4,5}):)?([0-9a-fA-F]{2}):([01][0-9a-fA-F]).([0-7])");
+  std::smatch m;
+  if (!std::regex_match(arg, m, kBdf) || std::stoul(m[4].str(), nullptr, 16) > 0x1f)
+    throw usage_error(fmt::format(
+        "{}: '{}' is not a PCI address: give DOMAIN:BUS:DEVICE.FUNCTION, e.g. 0000:01:00.0 "
+        "(see lspci -D)",
+        path, arg));
+  std::string bdf = (m[2].matched ? m[2].str() : "0000") + ":" + m[3].str() + ":" + m[4].str() +
+                    "." + m[5].str();
+  for (char& c : bdf) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return bdf;
+}
+
+// "VENDOR:DEVICE" (hex, 1..4 digits each, optional 0x) and FAMILY.
+GpuId parse_gpu_id(const std::string& path, const std::vector<std::string>& args) {
+  if (args.size() != 2)
+    throw usage_error(fmt::format("{}: give VENDOR:DEVICE and FAMILY, e.g. '{} 1002:687f vega10'",
+                                  path, path));
+  static const std::regex kId("(0[xX])?([0-9a-fA-F]{1,4}):(0[xX])?([0-9a-fA-F]{1,4})");
+  std::smatch m;
+  if (!std::regex_match(args[0], m, kId))
+    throw usage_error(fmt::format(
+        "{}: '{}' is not a PCI ID: give VENDOR:DEVICE in hex, e.g. 1002:687f (see lspci -nn)",
+        path, args[0]));
+  GpuId id;
+  id.vendor = static_cast<uint16_t>(std::stoul(m[2].str(), nullptr, 16));
+  id.device = static_cast<uint16_t>(std::stoul(m[4].str(), nullptr, 16));
+  id.family = args[1];
+  static const std::regex kFamily("[A-Za-z0-9_.-]+");
+  if (id.family.size() > EGPU_FAMILY_NAME_MAX || !std::regex_match(id.family, kFamily))
+    throw usage_error(fmt::format(
+        "{}: '{}' is not a family name: at most {} letters, digits, '_', '-' or '.'", path,
+        id.family, EGPU_FAMILY_NAME_MAX));
+  return id;
+}
+
+int gpu_ids(Invocation& inv, bool add) {
+  ArgParser p(inv);
+  p.add_positional("VENDOR:DEVICE FAMILY", 2);
+  if (!p.parse()) return 0;
+  const GpuId id = parse_gpu_id(inv.path, p.positional());
+  if (add)
+    inv.ctx.control().addGpuId(id);
+  else
+    inv.ctx.control().removeGpuId(id);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_gpu_list(Invocation& inv) {
+  ArgParser p(inv);
+  p.add_json();
+  if (!p.parse()) return 0;
+  const std::vector<Gpu> gpus = inv.ctx.control().gpus();
+  if (p.json())
+    print_json(inv.ctx.out, gpus_json(gpus));
+  else
+    print_gpus_text(inv.ctx.out, gpus);
+  return 0;
+}
+
+int cmd_gpu_reset(Invocation& inv) {
+  ArgParser p(inv);
+  bool force = false;
+  p.options().add_options()("force", boost::program_options::bool_switch(&force),
+                            "reset even when the GPU is in use by a VM (vfio device open)");
+  p.add_positional("BDF", 1);
+  if (!p.parse()) return 0;
+  if (p.positional().empty())
+    throw usage_error(
+        fmt::format("{}: give the GPU's PCI address, e.g. '{} 0000:01:00.0'", inv.path, inv.path));
+  const std::string bdf = parse_bdf(inv.path, p.positional().front());
+  inv.ctx.control().resetGpu(bdf, force);
+  inv.ctx.out << fmt::format("{}: reset\n", bdf);
+  return 0;
+}
+
+int cmd_gpu_ids_add(Invocation& inv) { return gpu_ids(inv, true); }
+int cmd_gpu_ids_del(Invocation& inv) { return gpu_ids(inv, false); }
 
 int cmd_help(Invocation& inv) {
   ArgParser p(inv);

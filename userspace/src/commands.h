@@ -15,6 +15,10 @@ const Command& root_command();
 int cmd_status(Invocation& inv);
 int cmd_version(Invocation& inv);
 int cmd_help(Invocation& inv);
+int cmd_gpu_list(Invocation& inv);
+int cmd_gpu_reset(Invocation& inv);
+int cmd_gpu_ids_add(Invocation& inv);
+int cmd_gpu_ids_del(Invocation& inv);
 
 // Entry point used by main(): run_cli() over root_command().
 int egpuctl_main(Context& ctx, const std::vector<std::string>& args);

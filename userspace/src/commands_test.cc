@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_control.h"
+#include "gpu_report.h"
 #include "status_report.h"
 #include "version.h"
 
@@ -18,6 +19,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::FakeControl;
 using testing::run_egpuctl;
+using testing::sample_gpus;
 using testing::sample_status;
 
 const std::string kNotLoaded =
@@ -273,6 +275,197 @@ TEST(FeatureNames, KnownAndUnknownBits) {
             (std::vector<std::string>{"genl", "ftrace_hook", "kunit"}));
   EXPECT_EQ(feature_names(EGPU_FEATURE_KUNIT | 0x18),
             (std::vector<std::string>{"kunit", "0x18"}));
+}
+
+TEST(GpuList, Table) {
+  FakeControl fake;
+  fake.gpus_reply = sample_gpus();
+  const auto r = run_egpuctl({"gpu", "list"}, &fake);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "BDF           ID         FAMILY   RESET_METHOD  RESETS  FAILURES  LAST_RESULT  "
+            "LAST_US  METHOD\n"
+            "0000:0a:00.0  1002:687f  vega10   set           3       1         ETIMEDOUT    "
+            "123456   baco\n"
+            "0000:0b:00.0  1b36:0005  standin  not set       0       0         -            "
+            "-        -\n");
+}
+
+TEST(GpuList, SuccessfulLastResetIsOk) {
+  FakeControl fake;
+  fake.gpus_reply = sample_gpus();
+  fake.gpus_reply.resize(1);
+  fake.gpus_reply[0].stats->lastResult = 0;
+  fake.gpus_reply[0].stats->lastMethod = EGPU_RESET_METHOD_OTHER;
+  const auto r = run_egpuctl({"gpu", "list"}, &fake);
+  EXPECT_THAT(r.out, HasSubstr("  ok  "));
+  EXPECT_THAT(r.out, HasSubstr("  other\n"));
+}
+
+TEST(GpuList, NoGpus) {
+  FakeControl fake;
+  const auto r = run_egpuctl({"gpu", "list"}, &fake);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "no GPU is handled by egpu_gate\n");
+}
+
+TEST(GpuList, Json) {
+  FakeControl fake;
+  fake.gpus_reply = sample_gpus();
+  for (const auto& args : {std::vector<std::string>{"gpu", "list", "--json"},
+                           std::vector<std::string>{"--json", "gpu", "list"}}) {
+    const auto r = run_egpuctl(args, &fake);
+    EXPECT_EQ(r.rc, 0);
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["gpus"].size(), 2u);
+    const auto& g = j["gpus"][0];
+    EXPECT_EQ(g["bdf"], "0000:0a:00.0");
+    EXPECT_EQ(g["id"], "1002:687f");
+    EXPECT_EQ(g["vendor"], 0x1002);
+    EXPECT_EQ(g["device"], 0x687f);
+    EXPECT_EQ(g["family"], "vega10");
+    EXPECT_EQ(g["reset_method_set"], true);
+    EXPECT_EQ(g["stats"]["resets"], 3);
+    EXPECT_EQ(g["stats"]["failures"], 1);
+    EXPECT_EQ(g["stats"]["last_result"], -110);
+    EXPECT_EQ(g["stats"]["last_result_name"], "ETIMEDOUT");
+    EXPECT_EQ(g["stats"]["last_duration_us"], 123456);
+    EXPECT_EQ(g["stats"]["last_method"], "baco");
+    EXPECT_EQ(g["stats"]["smu_state_before"], 0x80000000u);
+  }
+}
+
+TEST(GpuList, JsonNullsForWhatWasNotReported) {
+  FakeControl fake;
+  fake.gpus_reply = {Gpu{.bdf = "0000:01:00.0", .vendor = 1, .device = 2, .family = "f"}};
+  const auto j = nlohmann::json::parse(run_egpuctl({"gpu", "list", "--json"}, &fake).out);
+  EXPECT_TRUE(j["gpus"][0]["reset_method_set"].is_null());
+  EXPECT_TRUE(j["gpus"][0]["stats"].is_null());
+  fake.gpus_reply = {};
+  EXPECT_EQ(run_egpuctl({"gpu", "list", "--json"}, &fake).out, "{\n  \"gpus\": []\n}\n");
+}
+
+TEST(GpuList, PermissionDeniedAndNotLoaded) {
+  FakeControl fake;
+  fake.error = kernel_error("list GPUs", EPERM);
+  auto r = run_egpuctl({"gpu", "list"}, &fake);
+  EXPECT_EQ(r.rc, 4);
+  EXPECT_EQ(r.err, kNeedsRoot);
+  r = run_egpuctl({"gpu", "list"});
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_EQ(r.err, kNotLoaded);
+}
+
+TEST(GpuReset, ResetsTheNormalisedAddress) {
+  FakeControl fake;
+  auto r = run_egpuctl({"gpu", "reset", "0000:0A:00.0"}, &fake);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "0000:0a:00.0: reset\n");
+  r = run_egpuctl({"gpu", "reset", "04:00.0", "--force"}, &fake);
+  EXPECT_EQ(r.rc, 0);
+  ASSERT_EQ(fake.resets.size(), 2u);
+  EXPECT_EQ(fake.resets[0], std::make_pair(std::string("0000:0a:00.0"), false));
+  EXPECT_EQ(fake.resets[1], std::make_pair(std::string("0000:04:00.0"), true));
+}
+
+TEST(GpuReset, UsageErrors) {
+  FakeControl fake;
+  for (const auto& args : {std::vector<std::string>{"gpu", "reset"},
+                           std::vector<std::string>{"gpu", "reset", "01:00"},
+                           std::vector<std::string>{"gpu", "reset", "0000:01:20.0"},
+                           std::vector<std::string>{"gpu", "reset", "0000:01:00.8"},
+                           std::vector<std::string>{"gpu", "reset", "a", "b"},
+                           std::vector<std::string>{"gpu", "reset", "--json", "01:00.0"}}) {
+    const auto r = run_egpuctl(args, &fake);
+    EXPECT_EQ(r.rc, 2) << args.back();
+    EXPECT_THAT(r.err, StartsWith("egpuctl: ")) << args.back();
+    EXPECT_FALSE(r.connected) << args.back();
+  }
+  EXPECT_THAT(run_egpuctl({"gpu", "reset", "01:00"}, &fake).err,
+              HasSubstr("'01:00' is not a PCI address: give DOMAIN:BUS:DEVICE.FUNCTION"));
+  EXPECT_TRUE(fake.resets.empty());
+}
+
+TEST(GpuReset, BusyDeviceSaysUseForce) {
+  FakeControl fake;
+  fake.error = kernel_error("reset GPU", EBUSY,
+                            "device in use by a running VM (vfio device open); use --force");
+  const auto r = run_egpuctl({"gpu", "reset", "0000:04:00.0"}, &fake);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "egpuctl: reset GPU: Device or resource busy (kernel: device in use by a running VM "
+            "(vfio device open); use --force)\n");
+}
+
+TEST(GpuReset, PermissionDenied) {
+  FakeControl fake;
+  fake.error = kernel_error("reset GPU", EPERM);
+  EXPECT_EQ(run_egpuctl({"gpu", "reset", "0000:04:00.0"}, &fake).rc, 4);
+}
+
+TEST(GpuIds, AddAndDelParseHex) {
+  FakeControl fake;
+  EXPECT_EQ(run_egpuctl({"gpu", "ids", "add", "1002:687F", "vega10"}, &fake).rc, 0);
+  EXPECT_EQ(run_egpuctl({"gpu", "ids", "del", "0x1b36:5", "standin"}, &fake).rc, 0);
+  ASSERT_EQ(fake.added.size(), 1u);
+  EXPECT_EQ(fake.added[0], (GpuId{.vendor = 0x1002, .device = 0x687f, .family = "vega10"}));
+  ASSERT_EQ(fake.removed.size(), 1u);
+  EXPECT_EQ(fake.removed[0], (GpuId{.vendor = 0x1b36, .device = 0x0005, .family = "standin"}));
+}
+
+TEST(GpuIds, UsageErrors) {
+  FakeControl fake;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"gpu", "ids", "add"}, "give VENDOR:DEVICE and FAMILY"},
+      {{"gpu", "ids", "add", "1002:687f"}, "give VENDOR:DEVICE and FAMILY"},
+      {{"gpu", "ids", "add", "1002", "vega10"}, "'1002' is not a PCI ID"},
+      {{"gpu", "ids", "add", "10020:1", "vega10"}, "'10020:1' is not a PCI ID"},
+      {{"gpu", "ids", "del", "g002:1", "vega10"}, "'g002:1' is not a PCI ID"},
+      {{"gpu", "ids", "add", "1002:1", "a-family-name-of-16"}, "is not a family name"},
+      {{"gpu", "ids", "add", "1002:1", "vega 10"}, "is not a family name"},
+      {{"gpu", "ids", "add", "1002:1", "vega10", "x"}, "unexpected argument 'x'"},
+      {{"gpu", "ids", "rm"}, "gpu ids"},
+  };
+  for (const auto& [args, msg] : cases) {
+    const auto r = run_egpuctl(args, &fake);
+    EXPECT_EQ(r.rc, 2) << args.back();
+    EXPECT_THAT(r.err, HasSubstr(msg)) << args.back();
+    EXPECT_FALSE(r.connected) << args.back();
+  }
+  EXPECT_TRUE(fake.added.empty());
+}
+
+TEST(GpuIds, KernelErrorsCarryTheExtack) {
+  FakeControl fake;
+  fake.error = kernel_error("add GPU ID", ENOENT, "egpu_gate: no such family");
+  auto r = run_egpuctl({"gpu", "ids", "add", "1002:687f", "vega11"}, &fake);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "egpuctl: add GPU ID: No such file or directory (kernel: egpu_gate: no such family)\n");
+  fake.error = kernel_error("add GPU ID", EEXIST, "egpu_gate: the ID was already added");
+  r = run_egpuctl({"gpu", "ids", "add", "1002:687f", "vega10"}, &fake);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("File exists (kernel: egpu_gate: the ID was already added"));
+}
+
+TEST(GpuHelp, GroupUsageListsSubcommands) {
+  const auto r = run_egpuctl({"help", "gpu"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("list"));
+  EXPECT_THAT(r.out, HasSubstr("reset"));
+  EXPECT_THAT(r.out, HasSubstr("ids"));
+  EXPECT_THAT(run_egpuctl({"gpu", "reset", "--help"}).out, HasSubstr("--force"));
+  EXPECT_FALSE(r.connected);
+}
+
+TEST(ResultName, ErrnoNames) {
+  EXPECT_EQ(result_name(0), "ok");
+  EXPECT_EQ(result_name(-110), "ETIMEDOUT");
+  EXPECT_EQ(result_name(-5), "EIO");
+  EXPECT_EQ(result_name(-100000), "-100000");
+  EXPECT_EQ(reset_method_name(EGPU_RESET_METHOD_MODE1), "mode1");
+  EXPECT_EQ(reset_method_name(200), "200");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace egpuctl {
 
@@ -36,11 +37,50 @@ struct ConfigChange {
   bool operator==(const ConfigChange&) const = default;
 };
 
+// Statistics of one handled GPU (EGPU_A_GPU_STATS), since it was claimed.
+// A member is empty when the module did not report it.
+struct GpuStats {
+  std::optional<uint64_t> count{};           // EGPU_A_STATS_COUNT
+  std::optional<uint64_t> failures{};        // EGPU_A_STATS_FAILURES
+  std::optional<int32_t> lastResult{};       // EGPU_A_STATS_LAST_RESULT, 0 or -errno
+  std::optional<uint64_t> lastDurationUs{};  // EGPU_A_STATS_LAST_DURATION_US
+  std::optional<uint8_t> lastMethod{};       // EGPU_A_STATS_LAST_METHOD, egpu_reset_method
+  std::optional<uint32_t> smuStateBefore{};  // EGPU_A_STATS_SMU_STATE_BEFORE
+  bool operator==(const GpuStats&) const = default;
+};
+
+// One entry of EGPU_CMD_GPU_GET (EGPU_A_GPU).  bdf, vendor, device and
+// family are always present.
+struct Gpu {
+  std::string bdf{};                        // EGPU_A_GPU_BDF, "0000:01:00.0"
+  uint16_t vendor = 0;                      // EGPU_A_GPU_VENDOR
+  uint16_t device = 0;                      // EGPU_A_GPU_DEVICE
+  std::string family{};                     // EGPU_A_GPU_FAMILY
+  std::optional<bool> resetMethodSet{};     // EGPU_A_GPU_RESET_METHOD_SET
+  std::optional<GpuStats> stats{};          // EGPU_A_GPU_STATS
+  bool operator==(const Gpu&) const = default;
+};
+
+// A run-time ID of EGPU_CMD_GPU_ID_ADD / _DEL.
+struct GpuId {
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+  std::string family{};
+  bool operator==(const GpuId&) const = default;
+};
+
 class Control {
  public:
   virtual ~Control() = default;
   virtual Status status() = 0;
   virtual void setConfig(const ConfigChange& change) = 0;
+  // EGPU_CMD_GPU_GET: the handled GPUs, in claim order.
+  virtual std::vector<Gpu> gpus() = 0;
+  // EGPU_CMD_GPU_RESET of `bdf` ("0000:01:00.0"); `force`: even when in use.
+  virtual void resetGpu(const std::string& bdf, bool force) = 0;
+  // EGPU_CMD_GPU_ID_ADD / EGPU_CMD_GPU_ID_DEL.
+  virtual void addGpuId(const GpuId& id) = 0;
+  virtual void removeGpuId(const GpuId& id) = 0;
 };
 
 }  // namespace egpuctl

@@ -4,8 +4,8 @@
 //   cmake --build build/fuzz --target egpuctl_decode_fuzz -j2
 //   build/fuzz/egpuctl_decode_fuzz -max_total_time=60
 //
-// Input: any bytes.  They are decoded as a GET_STATUS attribute stream, and
-// as the payload of an NLMSG_ERROR message with extended-ack TLVs.
+// Input: any bytes.  They are decoded as a GET_STATUS attribute stream, as a
+// GPU_GET dump message, and as the payload of an NLMSG_ERROR message with extended-ack TLVs.
 #include <linux/netlink.h>
 
 #include <cstdint>
@@ -19,6 +19,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     egpuctl::decode_status(std::span<const uint8_t>(data, size));
+  } catch (const egpuctl::Error&) {
+  }
+  try {
+    egpuctl::decode_gpu(std::span<const uint8_t>(data, size));
   } catch (const egpuctl::Error&) {
   }
   // As an NLMSG_ERROR message: a header (whose length is the real length),

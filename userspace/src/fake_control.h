@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
@@ -28,7 +29,27 @@ class FakeControl : public Control {
     changes.push_back(change);
   }
 
+  std::vector<Gpu> gpus() override {
+    if (error) throw *error;
+    return gpus_reply;
+  }
+  void resetGpu(const std::string& bdf, bool force) override {
+    if (error) throw *error;
+    resets.emplace_back(bdf, force);
+  }
+  void addGpuId(const GpuId& id) override {
+    if (error) throw *error;
+    added.push_back(id);
+  }
+  void removeGpuId(const GpuId& id) override {
+    if (error) throw *error;
+    removed.push_back(id);
+  }
+
   Status status_reply;
+  std::vector<Gpu> gpus_reply;
+  std::vector<std::pair<std::string, bool>> resets;
+  std::vector<GpuId> added, removed;
   std::optional<Error> error;
   int status_calls = 0;
   std::vector<ConfigChange> changes;
@@ -43,6 +64,34 @@ inline Status sample_status() {
   s.features = EGPU_FEATURE_GENL | EGPU_FEATURE_FTRACE_HOOK;
   s.config = Config{.autoResetMethod = 1, .teardownBudgetMs = 5000};
   return s;
+}
+
+// Two handled GPUs: one reset three times (last one failed), one never.
+inline std::vector<Gpu> sample_gpus() {
+  return {
+      Gpu{.bdf = "0000:0a:00.0",
+          .vendor = 0x1002,
+          .device = 0x687f,
+          .family = "vega10",
+          .resetMethodSet = true,
+          .stats = GpuStats{.count = 3,
+                            .failures = 1,
+                            .lastResult = -110,
+                            .lastDurationUs = 123456,
+                            .lastMethod = EGPU_RESET_METHOD_BACO,
+                            .smuStateBefore = 0x80000000}},
+      Gpu{.bdf = "0000:0b:00.0",
+          .vendor = 0x1b36,
+          .device = 0x0005,
+          .family = "standin",
+          .resetMethodSet = false,
+          .stats = GpuStats{.count = 0,
+                            .failures = 0,
+                            .lastResult = 0,
+                            .lastDurationUs = 0,
+                            .lastMethod = EGPU_RESET_METHOD_NONE,
+                            .smuStateBefore = 0}},
+  };
 }
 
 // Runs egpuctl with `args` against a FakeControl.
@@ -63,6 +112,10 @@ inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nul
       explicit Forward(FakeControl& f) : f(f) {}
       Status status() override { return f.status(); }
       void setConfig(const ConfigChange& c) override { f.setConfig(c); }
+      std::vector<Gpu> gpus() override { return f.gpus(); }
+      void resetGpu(const std::string& b, bool force) override { f.resetGpu(b, force); }
+      void addGpuId(const GpuId& id) override { f.addGpuId(id); }
+      void removeGpuId(const GpuId& id) override { f.removeGpuId(id); }
       FakeControl& f;
     };
     return std::make_unique<Forward>(*fake);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "control.h"
@@ -32,6 +33,19 @@ Status decode_status(std::span<const uint8_t> attrs);
 // with NLA_F_NESTED, holding the members that are set).  Throws a usage
 // Error when `change` is empty.
 Bytes encode_config_change(const ConfigChange& change);
+
+// Decodes one message of a GPU_GET dump (one EGPU_A_GPU nest).  Throws
+// Error (exit code 1) when the nest or one of BDF, vendor, device, family
+// is missing or an attribute is malformed; unknown attributes are ignored.
+// Any byte sequence is safe to pass.
+Gpu decode_gpu(std::span<const uint8_t> attrs);
+
+// The attributes of a GPU_RESET request: EGPU_A_GPU { BDF, [FORCE] }.
+Bytes encode_gpu_reset(const std::string& bdf, bool force);
+
+// The attributes of a GPU_ID_ADD / _DEL request: EGPU_A_GPU { VENDOR,
+// DEVICE, FAMILY }.
+Bytes encode_gpu_id(const GpuId& id);
 
 // Fills tb[0..maxtype] from the attribute stream; later duplicates win,
 // types above maxtype are ignored.  Throws Error when the stream is

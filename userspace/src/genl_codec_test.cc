@@ -22,6 +22,7 @@ class Attrs {
   Attrs() : msg_(nlmsg_alloc(), nlmsg_free) {}
   Attrs& str(int type, const char* s) { return check(nla_put_string(msg_.get(), type, s)); }
   Attrs& u8(int type, uint8_t v) { return check(nla_put_u8(msg_.get(), type, v)); }
+  Attrs& u16(int type, uint16_t v) { return check(nla_put_u16(msg_.get(), type, v)); }
   Attrs& u32(int type, uint32_t v) { return check(nla_put_u32(msg_.get(), type, v)); }
   Attrs& u64(int type, uint64_t v) {
     // The kernel pads 64-bit attributes with EGPU_A_PAD to align them.
@@ -231,6 +232,153 @@ TEST(EncodeConfigChange, EmptyChangeIsAUsageError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.exit_code(), 2);
   }
+}
+
+}  // namespace
+}  // namespace egpuctl
+
+namespace egpuctl {
+namespace {
+
+Attrs gpu_reply() {
+  Attrs a;
+  a.nest(EGPU_A_GPU, [](Attrs& g) {
+    g.str(EGPU_A_GPU_BDF, "0000:0a:00.0")
+        .u16(EGPU_A_GPU_VENDOR, 0x1002)
+        .u16(EGPU_A_GPU_DEVICE, 0x687f)
+        .str(EGPU_A_GPU_FAMILY, "vega10")
+        .u8(EGPU_A_GPU_RESET_METHOD_SET, 1)
+        .nest(EGPU_A_GPU_STATS, [](Attrs& s) {
+          s.u64(EGPU_A_STATS_COUNT, 3)
+              .u64(EGPU_A_STATS_FAILURES, 1)
+              .u32(EGPU_A_STATS_LAST_RESULT, static_cast<uint32_t>(-110))
+              .u64(EGPU_A_STATS_LAST_DURATION_US, 123456)
+              .u8(EGPU_A_STATS_LAST_METHOD, EGPU_RESET_METHOD_BACO)
+              .u32(EGPU_A_STATS_SMU_STATE_BEFORE, 0x80000000);
+        });
+  });
+  return a;
+}
+
+std::string gpu_error(const Bytes& b) {
+  try {
+    decode_gpu(b);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return {};
+}
+
+TEST(DecodeGpu, FullEntry) {
+  const Gpu g = decode_gpu(gpu_reply().bytes());
+  EXPECT_EQ(g.bdf, "0000:0a:00.0");
+  EXPECT_EQ(g.vendor, 0x1002);
+  EXPECT_EQ(g.device, 0x687f);
+  EXPECT_EQ(g.family, "vega10");
+  EXPECT_EQ(g.resetMethodSet, true);
+  ASSERT_TRUE(g.stats);
+  EXPECT_EQ(*g.stats, (GpuStats{.count = 3,
+                                .failures = 1,
+                                .lastResult = -110,
+                                .lastDurationUs = 123456,
+                                .lastMethod = EGPU_RESET_METHOD_BACO,
+                                .smuStateBefore = 0x80000000}));
+}
+
+TEST(DecodeGpu, OptionalPartsMayBeMissing) {
+  Attrs a;
+  a.nest(EGPU_A_GPU, [](Attrs& g) {
+    g.str(EGPU_A_GPU_BDF, "0000:01:00.0")
+        .u16(EGPU_A_GPU_VENDOR, 1)
+        .u16(EGPU_A_GPU_DEVICE, 2)
+        .str(EGPU_A_GPU_FAMILY, "f")
+        .u32(EGPU_A_GPU_MAX + 1, 7)  // unknown: ignored
+        .nest(EGPU_A_GPU_STATS, [](Attrs& s) { s.u64(EGPU_A_STATS_COUNT, 0); });
+  });
+  const Gpu g = decode_gpu(a.bytes());
+  EXPECT_FALSE(g.resetMethodSet);
+  ASSERT_TRUE(g.stats);
+  EXPECT_EQ(g.stats->count, 0u);
+  EXPECT_FALSE(g.stats->lastResult);
+}
+
+TEST(DecodeGpu, MissingRequiredParts) {
+  EXPECT_THAT(gpu_error(Attrs().str(EGPU_A_VERSION, "x").bytes()),
+              HasSubstr("EGPU_A_GPU is missing"));
+  Attrs a;
+  a.nest(EGPU_A_GPU, [](Attrs& g) { g.str(EGPU_A_GPU_BDF, "0000:01:00.0"); });
+  EXPECT_EQ(gpu_error(a.bytes()),
+            "list GPUs: malformed reply from module egpu_gate: EGPU_A_GPU_VENDOR is missing");
+}
+
+TEST(DecodeGpu, WrongSizeIsRejected) {
+  Attrs a;
+  a.nest(EGPU_A_GPU, [](Attrs& g) {
+    g.str(EGPU_A_GPU_BDF, "0000:01:00.0")
+        .u32(EGPU_A_GPU_VENDOR, 0x1002)
+        .u16(EGPU_A_GPU_DEVICE, 2)
+        .str(EGPU_A_GPU_FAMILY, "f");
+  });
+  EXPECT_THAT(gpu_error(a.bytes()), HasSubstr("EGPU_A_GPU_VENDOR has 4 bytes, expected 2"));
+}
+
+TEST(DecodeGpu, SurvivesEveryTruncationAndBitFlip) {
+  const Bytes full = gpu_reply().bytes();
+  for (size_t n = 0; n <= full.size(); ++n) {
+    try {
+      decode_gpu(std::span<const uint8_t>(full.data(), n));
+    } catch (const Error&) {
+    }
+  }
+  for (size_t i = 0; i < full.size() * 8; ++i) {
+    Bytes b = full;
+    b[i / 8] ^= static_cast<uint8_t>(1u << (i % 8));
+    try {
+      decode_gpu(b);
+    } catch (const Error&) {
+    }
+  }
+}
+
+// The request as the kernel parses it: one EGPU_A_GPU nest with
+// NLA_F_NESTED.  tb points into `b`.
+const nlattr* request_nest(const Bytes& b, const nlattr* tb[]) {
+  const nlattr* top[EGPU_A_MAX + 1];
+  parse_attrs(b, EGPU_A_MAX, top, "request");
+  EXPECT_NE(top[EGPU_A_GPU], nullptr);
+  EXPECT_TRUE(top[EGPU_A_GPU]->nla_type & NLA_F_NESTED);
+  parse_attrs({static_cast<const uint8_t*>(nla_data(top[EGPU_A_GPU])),
+               static_cast<size_t>(nla_len(top[EGPU_A_GPU]))},
+              EGPU_A_GPU_MAX, tb, "nest");
+  return top[EGPU_A_GPU];
+}
+
+TEST(EncodeGpuReset, BdfAndForce) {
+  const nlattr* tb[EGPU_A_GPU_MAX + 1];
+  const Bytes forced = encode_gpu_reset("0000:01:00.0", true);
+  request_nest(forced, tb);
+  ASSERT_NE(tb[EGPU_A_GPU_BDF], nullptr);
+  EXPECT_STREQ(static_cast<const char*>(nla_data(tb[EGPU_A_GPU_BDF])), "0000:01:00.0");
+  ASSERT_NE(tb[EGPU_A_GPU_FORCE], nullptr);
+  EXPECT_EQ(nla_len(tb[EGPU_A_GPU_FORCE]), 0);
+  const Bytes plain = encode_gpu_reset("0000:01:00.0", false);
+  request_nest(plain, tb);
+  EXPECT_EQ(tb[EGPU_A_GPU_FORCE], nullptr);
+}
+
+TEST(EncodeGpuId, AllThree) {
+  const nlattr* tb[EGPU_A_GPU_MAX + 1];
+  const Bytes b = encode_gpu_id({.vendor = 0x1002, .device = 0x687f, .family = "vega10"});
+  request_nest(b, tb);
+  ASSERT_NE(tb[EGPU_A_GPU_VENDOR], nullptr);
+  ASSERT_NE(tb[EGPU_A_GPU_DEVICE], nullptr);
+  ASSERT_NE(tb[EGPU_A_GPU_FAMILY], nullptr);
+  EXPECT_EQ(nla_get_u16(const_cast<nlattr*>(tb[EGPU_A_GPU_VENDOR])), 0x1002);
+  EXPECT_EQ(nla_get_u16(const_cast<nlattr*>(tb[EGPU_A_GPU_DEVICE])), 0x687f);
+  EXPECT_STREQ(static_cast<const char*>(nla_data(tb[EGPU_A_GPU_FAMILY])), "vega10");
+  EXPECT_EQ(tb[EGPU_A_GPU_BDF], nullptr);
 }
 
 }  // namespace

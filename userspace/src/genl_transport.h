@@ -22,6 +22,11 @@ class GenlTransport {
   // local_error() for socket failures and timeouts.  `what` names the
   // operation in messages ("get status").
   virtual std::vector<Bytes> transact(uint8_t cmd, const Bytes& attrs, const char* what) = 0;
+
+  // Same for a dump request (NLM_F_DUMP): returns the attribute streams of
+  // every message of the dump, up to its NLMSG_DONE.  An error the kernel
+  // reports at the start or in the NLMSG_DONE is thrown like transact()'s.
+  virtual std::vector<Bytes> dump(uint8_t cmd, const Bytes& attrs, const char* what) = 0;
 };
 
 }  // namespace egpuctl

@@ -27,6 +27,8 @@ namespace {
 struct MsgDeleter {
   void operator()(nl_msg* m) const { nlmsg_free(m); }
 };
+// The TLVs of an extended ack, `len` bytes at `base`.
+ExtAck parse_ext_ack_tlvs(const uint8_t* base, size_t len);
 struct CbDeleter {
   void operator()(nl_cb* cb) const { nl_cb_put(cb); }
 };
@@ -58,6 +60,23 @@ int on_ack(nl_msg*, void* arg) {
   return NL_STOP;
 }
 
+// NLMSG_DONE of a dump: its payload is the dump's error code (0 or -errno),
+// possibly followed by extended-ack TLVs.
+int on_finish(nl_msg* msg, void* arg) {
+  auto* ex = static_cast<Exchange*>(arg);
+  ex->done = true;
+  const nlmsghdr* hdr = nlmsg_hdr(msg);
+  if (hdr->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
+    int err;
+    std::memcpy(&err, NLMSG_DATA(hdr), sizeof err);
+    if (err < 0) {
+      ex->error = -err;
+      ex->extack = parse_ext_ack(hdr);
+    }
+  }
+  return NL_STOP;
+}
+
 int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
   auto* ex = static_cast<Exchange*>(arg);
   ex->done = true;
@@ -75,9 +94,16 @@ std::string nl_error_text(int nlerr) { return nl_geterror(nlerr < 0 ? -nlerr : n
 
 ExtAck parse_ext_ack(const nlmsghdr* hdr) {
   ExtAck ack;
-  if (hdr->nlmsg_type != NLMSG_ERROR || !(hdr->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
+  if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
   const size_t len = hdr->nlmsg_len;
-  size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
+  size_t off;
+  if (hdr->nlmsg_type == NLMSG_DONE) {
+    off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int));
+    if (len <= off) return ack;
+    return parse_ext_ack_tlvs(reinterpret_cast<const uint8_t*>(hdr) + off, len - off);
+  }
+  if (hdr->nlmsg_type != NLMSG_ERROR) return ack;
+  off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
   if (len < off) return ack;
   const auto* err = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(hdr));
   // Unless capped, the request's payload follows the nlmsgerr.
@@ -86,10 +112,16 @@ ExtAck parse_ext_ack(const nlmsghdr* hdr) {
     off += NLMSG_ALIGN(err->msg.nlmsg_len - NLMSG_HDRLEN);
   }
   if (len <= off) return ack;
-  const auto* base = reinterpret_cast<const uint8_t*>(hdr);
+  return parse_ext_ack_tlvs(reinterpret_cast<const uint8_t*>(hdr) + off, len - off);
+}
+
+namespace {
+
+ExtAck parse_ext_ack_tlvs(const uint8_t* base, size_t len) {
+  ExtAck ack;
   const nlattr* tb[NLMSGERR_ATTR_MAX + 1];
   try {
-    parse_attrs({base + off, len - off}, NLMSGERR_ATTR_MAX, tb, "extended ack");
+    parse_attrs({base, len}, NLMSGERR_ATTR_MAX, tb, "extended ack");
   } catch (const Error&) {
     // Keep what was parsed before the damage.
   }
@@ -107,6 +139,8 @@ ExtAck parse_ext_ack(const nlmsghdr* hdr) {
   ack.missingType = u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
   return ack;
 }
+
+}  // namespace
 
 std::string describe_ext_ack(const ExtAck& ack) {
   std::string s = ack.message;
@@ -154,10 +188,21 @@ void LibnlTransport::connect(const char* what) {
 }
 
 std::vector<Bytes> LibnlTransport::transact(uint8_t cmd, const Bytes& attrs, const char* what) {
+  return exchange(cmd, attrs, what, NLM_F_ACK);
+}
+
+std::vector<Bytes> LibnlTransport::dump(uint8_t cmd, const Bytes& attrs, const char* what) {
+  // No NLM_F_ACK: the NLMSG_DONE ends a dump (errors at its start still
+  // come as NLMSG_ERROR).
+  return exchange(cmd, attrs, what, NLM_F_DUMP);
+}
+
+std::vector<Bytes> LibnlTransport::exchange(uint8_t cmd, const Bytes& attrs, const char* what,
+                                            int flags) {
   connect(what);
   std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
   if (!msg) throw local_error(what, "out of memory");
-  if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, NLM_F_ACK, cmd, version_) ==
+  if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, flags, cmd, version_) ==
           nullptr ||
       (!attrs.empty() && nlmsg_append(msg.get(), const_cast<uint8_t*>(attrs.data()),
                                       attrs.size(), NLMSG_ALIGNTO) < 0))
@@ -168,6 +213,7 @@ std::vector<Bytes> LibnlTransport::transact(uint8_t cmd, const Bytes& attrs, con
   Exchange ex;
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid, &ex);
   nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &ex);
+  nl_cb_set(cb.get(), NL_CB_FINISH, NL_CB_CUSTOM, on_finish, &ex);
   nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &ex);
 
   if (int rc = nl_send_auto(sock_, msg.get()); rc < 0) {

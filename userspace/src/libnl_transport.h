@@ -24,7 +24,8 @@ struct ExtAck {
 };
 
 // Parses the TLVs after the nlmsgerr of `hdr` (type NLMSG_ERROR, nlmsg_len
-// bytes readable at hdr).  Empty when the kernel sent none.  Pure.
+// bytes readable at hdr), or after the error code of a dump's NLMSG_DONE.
+// Empty when the kernel sent none.  Pure.
 ExtAck parse_ext_ack(const nlmsghdr* hdr);
 
 // One line for the user: the kernel's message, else what the other TLVs
@@ -44,8 +45,12 @@ class LibnlTransport : public GenlTransport {
   LibnlTransport& operator=(const LibnlTransport&) = delete;
 
   std::vector<Bytes> transact(uint8_t cmd, const Bytes& attrs, const char* what) override;
+  std::vector<Bytes> dump(uint8_t cmd, const Bytes& attrs, const char* what) override;
 
  private:
+  // One request with nlmsg flags `flags` (NLM_F_ACK or NLM_F_DUMP).
+  std::vector<Bytes> exchange(uint8_t cmd, const Bytes& attrs, const char* what, int flags);
+
   // Opens the socket and resolves the family on first use.
   void connect(const char* what);
 

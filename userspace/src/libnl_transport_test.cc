@@ -64,6 +64,17 @@ TEST(ParseExtAck, UncappedSkipsTheEchoedRequest) {
   EXPECT_EQ(describe_ext_ack(ack), "missing attribute; missing attribute 5");
 }
 
+TEST(ParseExtAck, DumpDoneWithMessage) {
+  // netlink_dump(): NLMSG_DONE carries the dump's error code, then TLVs.
+  std::unique_ptr<nl_msg, void (*)(nl_msg*)> m(
+      nlmsg_alloc_simple(NLMSG_DONE, NLM_F_MULTI | NLM_F_ACK_TLVS), nlmsg_free);
+  const int err = -EPERM;
+  ASSERT_EQ(nlmsg_append(m.get(), const_cast<int*>(&err), sizeof err, NLMSG_ALIGNTO), 0);
+  nla_put_string(m.get(), NLMSGERR_ATTR_MSG, "egpu_gate: CAP_SYS_ADMIN required");
+  const ExtAck ack = parse_ext_ack(nlmsg_hdr(m.get()));
+  EXPECT_EQ(ack.message, "egpu_gate: CAP_SYS_ADMIN required");
+}
+
 TEST(ParseExtAck, NoTlvsFlagMeansNothing) {
   ErrorMsg m(-EPERM, NLM_F_CAPPED);
   nla_put_string(m.get(), NLMSGERR_ATTR_MSG, "ignored: flag not set");
@@ -135,6 +146,22 @@ TEST_F(NlctrlTest, ReplyThenAck) {
   ASSERT_NE(tb[CTRL_ATTR_FAMILY_NAME], nullptr);
   EXPECT_STREQ(static_cast<const char*>(nla_data(tb[CTRL_ATTR_FAMILY_NAME])), "nlctrl");
   // The socket is reused for the next request.
+  EXPECT_EQ(ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("nlctrl"), "get family").size(), 1u);
+}
+
+TEST_F(NlctrlTest, DumpReturnsEveryMessageUpToDone) {
+  // CTRL_CMD_GETFAMILY as a dump: one message per family, then NLMSG_DONE.
+  const std::vector<Bytes> replies = ctrl_.dump(CTRL_CMD_GETFAMILY, {}, "list families");
+  ASSERT_GE(replies.size(), 1u);
+  bool found = false;
+  for (const Bytes& r : replies) {
+    const nlattr* tb[CTRL_ATTR_MAX + 1];
+    parse_attrs(r, CTRL_ATTR_MAX, tb, "reply");
+    ASSERT_NE(tb[CTRL_ATTR_FAMILY_NAME], nullptr);
+    found |= std::string(static_cast<const char*>(nla_data(tb[CTRL_ATTR_FAMILY_NAME]))) == "nlctrl";
+  }
+  EXPECT_TRUE(found);
+  // The socket is reused after a dump.
   EXPECT_EQ(ctrl_.transact(CTRL_CMD_GETFAMILY, family_name("nlctrl"), "get family").size(), 1u);
 }
 

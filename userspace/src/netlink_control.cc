@@ -22,6 +22,25 @@ void NetlinkControl::setConfig(const ConfigChange& change) {
   transport_->transact(EGPU_CMD_SET_CONFIG, encode_config_change(change), "set config");
 }
 
+std::vector<Gpu> NetlinkControl::gpus() {
+  std::vector<Gpu> gpus;
+  for (const Bytes& reply : transport_->dump(EGPU_CMD_GPU_GET, {}, "list GPUs"))
+    gpus.push_back(decode_gpu(reply));
+  return gpus;
+}
+
+void NetlinkControl::resetGpu(const std::string& bdf, bool force) {
+  transport_->transact(EGPU_CMD_GPU_RESET, encode_gpu_reset(bdf, force), "reset GPU");
+}
+
+void NetlinkControl::addGpuId(const GpuId& id) {
+  transport_->transact(EGPU_CMD_GPU_ID_ADD, encode_gpu_id(id), "add GPU ID");
+}
+
+void NetlinkControl::removeGpuId(const GpuId& id) {
+  transport_->transact(EGPU_CMD_GPU_ID_DEL, encode_gpu_id(id), "remove GPU ID");
+}
+
 std::unique_ptr<Control> make_netlink_control() {
   return std::make_unique<NetlinkControl>(std::make_unique<LibnlTransport>());
 }

@@ -14,6 +14,10 @@ class NetlinkControl : public Control {
 
   Status status() override;
   void setConfig(const ConfigChange& change) override;
+  std::vector<Gpu> gpus() override;
+  void resetGpu(const std::string& bdf, bool force) override;
+  void addGpuId(const GpuId& id) override;
+  void removeGpuId(const GpuId& id) override;
 
  private:
   std::unique_ptr<GenlTransport> transport_;
