@@ -7,8 +7,9 @@
 # tests/kernels/build-module.sh when missing or older than kmod/), and boot it
 # in QEMU with tests/vm/vm.py running tests/vm/guest/foundation.sh and
 # hotplug.sh, with egpuctl and the uAPI test binary in the guest; then boots
-# it again for the reset scenario (reset.sh, reset-busy.sh: the ftrace hook
-# with the stand-in family of tests/kmod/standin) -> vm-reset-ID.tap.
+# it again for the reset scenario (reset.sh, reset-ctl.sh, reset-busy.sh: the
+# ftrace hook with the stand-in family of tests/kmod/standin, egpuctl's gpu
+# commands) -> vm-reset-ID.tap.
 #
 # Writes $EGPU_RESULTS/vm-ID.tap (+ vm-ID.console.log, vm-ID.guest.log) per
 # kernel and vm-setup.tap (egpuctl and uAPI test builds). A kernel whose fetch
@@ -160,7 +161,7 @@ for ID in "$@"; do
 	say "$ID: $(grep -c '^ok' "$TAP") ok, $(grep -c '^not ok' "$TAP") not ok ($(($(date +%s) - t0)) s) -> $TAP"
 
 	# Reset scenario: the ftrace hook and the stand-in family on a hot-plugged
-	# two-function edu device (tests/vm/guest/reset.sh, reset-busy.sh).
+	# two-function edu device (tests/vm/guest/reset.sh, reset-ctl.sh, reset-busy.sh).
 	t0=$(date +%s)
 	RTAP=$EGPU_RESULTS/vm-reset-$ID.tap
 	STANDIN=$MODDIR/egpu_standin.ko
@@ -179,8 +180,9 @@ for ID in "$@"; do
 	# shellcheck disable=SC2086
 	python3 "$HERE/vm.py" --kernel "$KDIR/vmlinuz" --modroot "$KDIR/modroot" \
 		--ko "$KO" --ko "$STANDIN" --ko "$MODDIR/egpu_ipmodify_blocker.ko" \
-		--bin "$VFIO_RESET" --modules "vfio_pci vfio_iommu_type1 pci_stub" \
-		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-busy.sh" \
+		--bin "$VFIO_RESET" "${BIN_ARGS[@]}" --modules "vfio_pci vfio_iommu_type1 pci_stub" \
+		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-ctl.sh" \
+		--script "$HERE/guest/reset-busy.sh" \
 		--name "$ID" --timeout "$EGPU_VM_TIMEOUT" \
 		--tap "$RTAP" --console "$EGPU_RESULTS/vm-reset-$ID.console.log" \
 		--guest-log "$EGPU_RESULTS/vm-reset-$ID.guest.log" ${VM_ARGS:-}

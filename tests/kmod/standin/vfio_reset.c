@@ -10,6 +10,9 @@
  * device, after opening it and after the ioctl; -1 without the file) and
  * exits 0 when the ioctl returned 0, 1 otherwise (with the errno on
  * stderr), 2 on usage or setup errors.
+ *
+ * With VFIO_RESET_HOLD_S=N in the environment the device stays open for N
+ * seconds after that line (like a running VM holding it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +108,9 @@ int main(int argc, char **argv)
 	c2 = counter(cfile);
 	printf("open_runs=%ld before=%ld after=%ld reset=%d\n",
 	       c0 < 0 || c1 < 0 ? -1 : c1 - c0, c1, c2, ret ? -errno : 0);
+	fflush(stdout);
+	if (getenv("VFIO_RESET_HOLD_S"))
+		sleep((unsigned int)atoi(getenv("VFIO_RESET_HOLD_S")));
 	close(dev);
 	close(group);
 	close(container);
