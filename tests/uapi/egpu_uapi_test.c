@@ -486,6 +486,12 @@ int main(void)
 	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_SET_CONFIG, "SET_CONFIG");
 	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_GET_STATUS, "GET_STATUS");
 	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_SET_CONFIG, "SET_CONFIG");
+	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_GPU_RESET, "GPU_RESET");
+	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_GPU_ID_ADD, "GPU_ID_ADD");
+	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_GPU_ID_DEL, "GPU_ID_DEL");
+	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_GPU_RESET, "GPU_RESET");
+	check_refused(AS_USERNS_ROOT, "root of a new user namespace", EGPU_CMD_GPU_ID_ADD,
+		      "GPU_ID_ADD");
 	err = child_result(IN_OTHER_NETNS, 0);
 	if (err == 199)
 		tap_skip("namespace not available", "family invisible in another network namespace");
