@@ -65,7 +65,11 @@ Guest channels (kernel printk can never corrupt a TAP line):
 Machine: qemu-system-x86_64 -accel tcg -machine q35 -m 1G -nographic
   -no-reboot, -device intel-iommu,intremap=on (first device), pcie-root-ports
   rp1..rp4 (chassis 1..4, slot 1..4), QMP on a Unix socket; kernel cmdline
-  "console=ttyS0 panic=-1 intel_iommu=on" + --append.
+  "console=ttyS0 panic=-1 intel_iommu=on no_timer_check" + --append
+  (no_timer_check: under TCG on a loaded host the timer interrupt can miss
+  the kernel's IO-APIC timer check, which then panics at boot with
+  "timer doesn't work through Interrupt-remapped IO-APIC"; KVM guests skip
+  that check the same way).
 
 Result (--tap): one TAP file, plan 1..N, every line renumbered and named
   "PREFIX: SCRIPT: desc" (PREFIX = --name, default the kernel release), plus
@@ -797,7 +801,7 @@ def write_tap(path, col, header):
 # run
 # --------------------------------------------------------------------------
 def qemu_command(args, kernel, initrd, console, chan_sock, qmp_sock):
-    append = f"console=ttyS0 panic=-1 intel_iommu=on {args.append}".strip()
+    append = f"console=ttyS0 panic=-1 intel_iommu=on no_timer_check {args.append}".strip()
     cmd = [args.qemu, "-accel", "tcg", "-machine", "q35", "-m", args.mem,
            "-smp", str(args.smp), "-nographic", "-no-reboot", "-monitor", "none",
            "-nodefaults", "-vga", "none",
