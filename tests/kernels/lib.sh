@@ -25,7 +25,6 @@ KERNEL_IDS="bookworm-6.1 bookworm-bpo-6.12 trixie-6.12 trixie-bpo-7.3 sid-7.2"
 : "${EGPU_BUILD_TIMEOUT:=1800}"
 : "${EGPU_LOCK_TIMEOUT:=3600}"
 
-APT_NET_OPTS=(-o Acquire::http::Timeout=60 -o Acquire::https::Timeout=60 -o Acquire::Retries=3)
 
 kdie() { echo "${0##*/}: error: $*" >&2; exit 1; }
 klog() { echo "${0##*/}: $*" >&2; }
@@ -109,50 +108,15 @@ klock() {
 		kdie "waited ${EGPU_LOCK_TIMEOUT}s for lock $EGPU_CACHE/locks/$1.lock; is another run stuck? (see: fuser $EGPU_CACHE/locks/$1.lock)"
 }
 
-# kapt_setup ID: private apt configuration "kern-ID" with ID's sources (like
-# privapt_setup, but each line carries its own URI so that *-security works).
-# Lists are refreshed once a day, or when EGPU_REFRESH is set.
+# kapt_setup ID: private apt configuration "kern-ID" with ID's sources (each
+# line carries its own URI so that *-security works; see privapt_setup).
 kapt_setup() {
-	local name="kern-$1" d line stamp
+	local lines=() line
 	kid "$1" || return 1
-	d=$(privapt_dir "$name")
-	mkdir -p "$d/state/lists/partial" "$d/cache/archives/partial"
-	: >"$d/sources.list.new"
 	while IFS= read -r line; do
-		[ -n "$line" ] || continue
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $line" >>"$d/sources.list.new"
+		[ -n "$line" ] && lines+=("$line")
 	done <<<"$KID_SOURCES"
-	if ! cmp -s "$d/sources.list.new" "$d/sources.list" 2>/dev/null; then
-		mv "$d/sources.list.new" "$d/sources.list"
-		rm -f "$d/updated"
-	else
-		rm -f "$d/sources.list.new"
-	fi
-	[ -e "$d/status" ] || : >"$d/status"
-	cat >"$d/apt.conf" <<EOC
-Dir::Etc::SourceList "$d/sources.list";
-Dir::Etc::SourceParts "/dev/null";
-Dir::Etc::Preferences "/dev/null";
-Dir::Etc::PreferencesParts "/dev/null";
-Dir::State "$d/state";
-Dir::State::Lists "$d/state/lists";
-Dir::State::status "$d/status";
-Dir::Cache "$d/cache";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
-Acquire::Languages "none";
-Acquire::Check-Valid-Until "false";
-EOC
-	stamp="$d/updated"
-	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ] || [ -n "${EGPU_REFRESH:-}" ]; then
-		APT_CONFIG="$d/apt.conf" timeout --foreground "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" update >"$d/update.log" 2>&1 ||
-			{ echo "apt-get update for $1 failed, see $d/update.log (network? mirror $(privapt_mirror)?)" >&2; return 1; }
-		if grep -q '^[WE]:' "$d/update.log"; then
-			echo "apt-get update for $1 reported problems, see $d/update.log" >&2
-			return 1
-		fi
-		touch "$stamp"
-	fi
+	privapt_setup "kern-$1" "${lines[@]}"
 }
 
 # kapt ID COMMAND...: run an apt command with ID's private configuration.
@@ -193,7 +157,7 @@ kpkg_deps() {
 kdownload() {
 	local id=$1 dir=$2; shift 2
 	mkdir -p "$dir"
-	(cd "$dir" && kapt "$id" timeout --foreground "$EGPU_APT_TIMEOUT" apt-get -q "${APT_NET_OPTS[@]}" download "$@") >"$dir/download.log" 2>&1 ||
+	(cd "$dir" && kapt "$id" timeout --foreground "$EGPU_APT_TIMEOUT" apt-get -q "${PRIVAPT_NET_OPTS[@]}" download "$@") >"$dir/download.log" 2>&1 ||
 		{ echo "apt-get download $* failed, see $dir/download.log" >&2; tail -n 5 "$dir/download.log" >&2; return 1; }
 }
 

@@ -28,8 +28,12 @@ privapt_mirror() {
 
 privapt_dir() { echo "$EGPU_CACHE/apt/$1"; }
 
-# privapt_setup NAME "SUITE COMPONENTS" [...]: create (or refresh once a day)
-# the private configuration NAME with one deb line per argument.
+# privapt_setup NAME LINE...: create (or refresh once a day) the private
+# configuration NAME with one deb line per LINE. A LINE is "SUITE COMPONENTS"
+# (on the system's mirror) or "URI SUITE COMPONENTS". A changed source list
+# forces a refresh; EGPU_REFRESH=1 forces one too.
+: "${EGPU_APT_TIMEOUT:=1200}"
+PRIVAPT_NET_OPTS=(-o Acquire::http::Timeout=60 -o Acquire::https::Timeout=60 -o Acquire::Retries=3)
 privapt_setup() {
 	local name=$1; shift
 	local d mirror line stamp
@@ -38,9 +42,18 @@ privapt_setup() {
 	mkdir -p "$d/state/lists/partial" "$d/cache/archives/partial"
 	: > "$d/sources.list.new"
 	for line in "$@"; do
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $line" >> "$d/sources.list.new"
+		case $line in
+		*://*) ;;
+		*) line="$mirror $line" ;;
+		esac
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $line" >> "$d/sources.list.new"
 	done
-	mv "$d/sources.list.new" "$d/sources.list"
+	if cmp -s "$d/sources.list.new" "$d/sources.list"; then
+		rm -f "$d/sources.list.new"
+	else
+		mv "$d/sources.list.new" "$d/sources.list"
+		rm -f "$d/updated"
+	fi
 	[ -e "$d/status" ] || : > "$d/status"
 	cat > "$d/apt.conf" <<EOC
 Dir::Etc::SourceList "$d/sources.list";
@@ -58,8 +71,13 @@ Acquire::Check-Valid-Until "false";
 EOC
 	stamp="$d/updated"
 	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ] || [ -n "${EGPU_REFRESH:-}" ]; then
-		APT_CONFIG="$d/apt.conf" apt-get -q update >"$d/update.log" 2>&1 ||
-			{ echo "privapt: apt-get update for $name failed, see $d/update.log" >&2; return 1; }
+		APT_CONFIG="$d/apt.conf" timeout --foreground "$EGPU_APT_TIMEOUT" \
+			apt-get -q "${PRIVAPT_NET_OPTS[@]}" update >"$d/update.log" 2>&1 ||
+			{ echo "privapt: apt-get update for $name failed, see $d/update.log (network? mirror $mirror?)" >&2; return 1; }
+		if grep -q '^[WE]:' "$d/update.log"; then
+			echo "privapt: apt-get update for $name reported problems, see $d/update.log" >&2
+			return 1
+		fi
 		touch "$stamp"
 	fi
 }
