@@ -89,7 +89,9 @@ list >"$FILES"
 
 # --- cache key ------------------------------------------------------------
 harness=$(cat "$here/build-module.sh" "$here/buildenv.sh" "$here/lib.sh" | khash)
-if [ "$WHERE" = host ]; then
+if [ "$ID" = kunit ]; then	# the test kernel's tree is keyed by its own cache dir
+	envstamp=$(readlink -f "$KDIR"; gcc --version | head -n1)
+elif [ "$WHERE" = host ]; then
 	envstamp=$(cat "$EGPU_CACHE/headers/$RELEASE/.complete"; gcc --version | head -n1; pahole --version 2>/dev/null || true)
 else
 	envstamp=$(cat "$CHROOT/.egpu-chroot-complete")

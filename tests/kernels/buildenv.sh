@@ -248,7 +248,10 @@ kbuildenv() {
 	kd=$("$KLIB_DIR/fetch.sh" "$id" | tail -n1) || kdie "fetch.sh $id failed"
 	RELEASE=$(cat "$kd/release")
 	WHERE=$KID_WHERE
-	if [ "$WHERE" = host ]; then
+	if [ "$id" = kunit ]; then
+		CHROOT=""
+		KDIR=$(readlink -f "$kd/build")
+	elif [ "$WHERE" = host ]; then
 		CHROOT=""
 		khost_headers "$RELEASE" "$id"
 		KDIR=$EGPU_CACHE/headers/$RELEASE/usr/src/linux-headers-$RELEASE

@@ -11,7 +11,8 @@
 # The version is resolved from ID's linux-image-amd64 meta package. A
 # complete directory is reused without touching the network;
 # EGPU_REFRESH=1 resolves again (and re-fetches when the version moved).
-# The last line of stdout is the directory.
+# The last line of stdout is the directory. ID kunit is the debug test
+# kernel (see below).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +20,29 @@ set -eu
 ID=$1
 kid "$ID" || exit 2
 D=$EGPU_CACHE/kernels/$ID
+
+# kunit: the debug test kernel, built (once, cached) from Debian's
+# linux-source by tests/testkernel/build.sh. Same layout, plus build -> its
+# build tree (the KDIR for modules); what the tests need is built in, so
+# modroot holds only the index of built-in modules.
+if [ "$ID" = kunit ]; then
+	k=$("$KLIB_DIR/../testkernel/build.sh" | tail -n1) && [ -e "$k/.complete" ] ||
+		kdie "the test kernel could not be built (tests/testkernel/build.sh)"
+	rel=$(cat "$k/release")
+	if [ "$(readlink "$D/build" 2>/dev/null)" != "$k/build" ] ||
+		[ ! -e "$D/modroot/lib/modules/$rel/modules.dep" ] || [ ! -d "$D/modroot/lib/modules/$rel/kernel" ]; then
+		rm -rf "$D"
+		mkdir -p "$D/modroot/lib/modules/$rel/kernel"
+		ln -s "$k/bzImage" "$D/vmlinuz"
+		ln -s "$k/build" "$D/build"
+		cp "$k/release" "$k/config" "$D/"
+		cp "$k/build/modules.builtin" "$k/build/modules.builtin.modinfo" "$k/build/modules.order" \
+			"$D/modroot/lib/modules/$rel/"
+		depmod -b "$D/modroot" "$rel"
+	fi
+	echo "$D"
+	exit 0
+fi
 
 complete() {
 	[ -s "$1/.complete" ] && [ -s "$1/release" ] && [ -s "$1/vmlinuz" ] && [ -s "$1/config" ] &&

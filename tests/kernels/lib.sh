@@ -81,8 +81,10 @@ $s trixie-security main"
 	sid-7.2)
 		KID_SOURCES="$m sid main"
 		KID_WHERE=chroot KID_CHROOT=sid KID_SERIES=7 ;;
+	kunit)	# the debug test kernel of tests/testkernel/build.sh; built on the host
+		KID_SOURCES="" KID_WHERE=host KID_SERIES=6.12 ;;
 	*)
-		echo "unknown kernel ID '$1'; known: $KERNEL_IDS" >&2
+		echo "unknown kernel ID '$1'; known: $KERNEL_IDS kunit" >&2
 		return 1 ;;
 	esac
 }

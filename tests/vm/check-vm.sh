@@ -148,12 +148,21 @@ for ID in "$@"; do
 		fi
 	fi
 
+	# The debug test kernel (ID kunit: KASAN, lockdep, kmemleak) runs several
+	# times slower under TCG, and has what the tests need built in (no pci-stub).
+	vmopts=(--timeout "$EGPU_VM_TIMEOUT")
+	resetmods="vfio_pci vfio_iommu_type1 pci_stub"
+	if [ "$ID" = kunit ]; then
+		vmopts=(--timeout "$((EGPU_VM_TIMEOUT * 5))" --mem 2048)
+		resetmods="vfio_pci vfio_iommu_type1"
+	fi
+
 	say "$ID: booting $(cat "$KDIR/release" 2>/dev/null)"
 	# shellcheck disable=SC2086
 	python3 "$HERE/vm.py" --kernel "$KDIR/vmlinuz" --modroot "$KDIR/modroot" \
 		--ko "$KO" "${BIN_ARGS[@]}" \
 		--script "$HERE/guest/foundation.sh" --script "$HERE/guest/hotplug.sh" \
-		--name "$ID" --timeout "$EGPU_VM_TIMEOUT" \
+		--name "$ID" "${vmopts[@]}" \
 		--tap "$TAP" --console "$EGPU_RESULTS/vm-$ID.console.log" \
 		--guest-log "$EGPU_RESULTS/vm-$ID.guest.log" ${VM_ARGS:-}
 	rc=$?
@@ -180,10 +189,10 @@ for ID in "$@"; do
 	# shellcheck disable=SC2086
 	python3 "$HERE/vm.py" --kernel "$KDIR/vmlinuz" --modroot "$KDIR/modroot" \
 		--ko "$KO" --ko "$STANDIN" --ko "$MODDIR/egpu_ipmodify_blocker.ko" \
-		--bin "$VFIO_RESET" "${BIN_ARGS[@]}" --modules "vfio_pci vfio_iommu_type1 pci_stub" \
+		--bin "$VFIO_RESET" "${BIN_ARGS[@]}" --modules "$resetmods" \
 		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-ctl.sh" \
 		--script "$HERE/guest/reset-busy.sh" \
-		--name "$ID" --timeout "$EGPU_VM_TIMEOUT" \
+		--name "$ID" "${vmopts[@]}" \
 		--tap "$RTAP" --console "$EGPU_RESULTS/vm-reset-$ID.console.log" \
 		--guest-log "$EGPU_RESULTS/vm-reset-$ID.guest.log" ${VM_ARGS:-}
 	[ $? -eq 0 ] || status=1
