@@ -17,6 +17,10 @@ RESULTS := $(BUILD)/results
 export EGPU_BUILD := $(BUILD)
 export EGPU_RESULTS := $(RESULTS)
 KERNELS ?= bookworm-6.1 bookworm-bpo-6.12 trixie-6.12 trixie-bpo-7.3 sid-7.2
+# The debug test kernel (KASAN, UBSAN, lockdep, kmemleak) joins the matrix
+# for builds and VM scenarios; `make check-vm KERNELS=... TEST_KERNEL=` skips it.
+TEST_KERNEL ?= kunit
+ALL_KERNELS := $(KERNELS) $(TEST_KERNEL)
 export KERNELS
 
 # The kernel to build `make`'s module for: the running one if its headers are
@@ -58,7 +62,7 @@ check-style:
 
 check-build:
 	@mkdir -p $(RESULTS)
-	tests/kernels/check-build.sh $(KERNELS)
+	tests/kernels/check-build.sh $(ALL_KERNELS)
 
 check-kunit:
 	@mkdir -p $(RESULTS)
@@ -66,11 +70,11 @@ check-kunit:
 
 check-vm:
 	@mkdir -p $(RESULTS)
-	tests/vm/check-vm.sh $(KERNELS)
+	tests/vm/check-vm.sh $(ALL_KERNELS)
 
 check-tbsim:
 	@mkdir -p $(RESULTS)
-	tests/kmod/tbsim/check.sh $(KERNELS)
+	tests/kmod/tbsim/check.sh $(ALL_KERNELS)
 
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
