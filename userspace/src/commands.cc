@@ -80,8 +80,9 @@ const Command& root_command() {
                .description = "Show the help of egpuctl, or of COMMAND (like 'egpuctl COMMAND --help').\n"},
           },
       .description =
-          "Controls egpu-gate, the kernel module that guards eGPU hot-unplug, over\n"
-          "generic netlink.  Needs root.\n",
+          "Controls egpu-gate over generic netlink: the kernel module that resets\n"
+          "FLR-less AMD GPUs for passthrough and holds the Thunderbolt eGPU policy.\n"
+          "Needs root.\n",
   };
   return root;
 }
