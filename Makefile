@@ -9,6 +9,7 @@
 #   make check-kunit   KUnit suites in the debug test kernel (QEMU)
 #   make check-vm      module + egpuctl + uAPI tests + reset hook in QEMU, KERNELS="..."
 #   make check-tbsim   the simulated Thunderbolt domain (issue-4 test bed) in QEMU
+#                      (stock kernels; KERNELS=kunit for the debug kernel, ~10 min)
 
 EGPU_CACHE ?= /var/cache/egpu-gate
 export EGPU_CACHE
@@ -18,7 +19,7 @@ export EGPU_BUILD := $(BUILD)
 export EGPU_RESULTS := $(RESULTS)
 KERNELS ?= bookworm-6.1 bookworm-bpo-6.12 trixie-6.12 trixie-bpo-7.3 sid-7.2
 # The debug test kernel (KASAN, UBSAN, lockdep, kmemleak) joins the matrix
-# for builds and VM scenarios; `make check-vm KERNELS=... TEST_KERNEL=` skips it.
+# for builds and the VM scenarios of check-vm; `TEST_KERNEL=` skips it.
 TEST_KERNEL ?= kunit
 ALL_KERNELS := $(KERNELS) $(TEST_KERNEL)
 export KERNELS
@@ -74,7 +75,7 @@ check-vm:
 
 check-tbsim:
 	@mkdir -p $(RESULTS)
-	tests/kmod/tbsim/check.sh $(ALL_KERNELS)
+	tests/kmod/tbsim/check.sh $(KERNELS)
 
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
