@@ -3,7 +3,7 @@
 #
 # Build tbsim.ko for each kernel ID (tests/kernels/build-module.sh, W=1
 # -Werror) and run tests/vm/guest/tbsim.sh, tbsim-runbook.sh and
-# tbsim-kmemleak.sh on it in QEMU (tests/vm/vm.py, with QEMU's pci-testdev
+# tbsim-kmemleak.sh on it in QEMU (tests/vm/vm.py, with two of QEMU's pci-testdev
 # as the fake NHI). ID "kunit" is the debug test kernel of
 # tests/testkernel/build.sh (KASAN, lockdep, UBSAN, kmemleak), booted as
 # its ELF vmlinux. Writes $EGPU_RESULTS/tbsim-ID.tap per kernel (a
@@ -50,6 +50,7 @@ for id in "$@"; do
 			--ko "$out/tbsim.ko" --file "$out/tbsim-test.conf:/etc/tbsim-test.conf" \
 			--file "$top/tests/vm/guest/tbsim-lib.sh:/usr/lib/vm/tbsim-lib.sh" \
 			--qemu-arg=-device --qemu-arg=pci-testdev \
+			--qemu-arg=-device --qemu-arg=pci-testdev \
 			--script "$top/tests/vm/guest/tbsim.sh" \
 			--script "$top/tests/vm/guest/tbsim-runbook.sh" \
 			--script "$top/tests/vm/guest/tbsim-kmemleak.sh" \
@@ -73,6 +74,7 @@ for id in "$@"; do
 	python3 "$top/tests/vm/vm.py" --kernel "$k/vmlinuz" --modroot "$k/modroot" \
 		--ko "$out/tbsim.ko" \
 		--file "$top/tests/vm/guest/tbsim-lib.sh:/usr/lib/vm/tbsim-lib.sh" \
+		--qemu-arg=-device --qemu-arg=pci-testdev \
 		--qemu-arg=-device --qemu-arg=pci-testdev \
 		--script "$top/tests/vm/guest/tbsim.sh" \
 		--script "$top/tests/vm/guest/tbsim-runbook.sh" \
