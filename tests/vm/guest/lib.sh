@@ -138,6 +138,21 @@ vm_pci_find() {
 	return $_vm_found
 }
 
+# vm_pci_bind_vfio BDF: bind BDF to vfio-pci (driver_override, unbinding any
+# driver first); true when vfio-pci has it.
+vm_pci_bind_vfio() {
+	_d=/sys/bus/pci/devices/$1
+	echo vfio-pci >"$_d/driver_override" &&
+		{ [ ! -e "$_d/driver" ] || echo "$1" >"$_d/driver/unbind"; } &&
+		echo "$1" >/sys/bus/pci/drivers_probe &&
+		[ "$(basename "$(readlink "$_d/driver")")" = vfio-pci ]
+}
+# vm_pci_unbind BDF: unbind BDF from its driver and clear driver_override.
+vm_pci_unbind() {
+	_d=/sys/bus/pci/devices/$1
+	[ ! -e "$_d/driver" ] || echo "$1" >"$_d/driver/unbind"
+	echo >"$_d/driver_override"
+}
 vm_run_as() {
 	_vm_user=$1
 	shift

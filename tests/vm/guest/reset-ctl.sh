@@ -42,16 +42,6 @@ field() {
 		f && index($0, k) { sub(/^[^:]*: */, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }
 	' /tmp/gpus.json
 }
-bind_vfio() {
-	echo vfio-pci >"$DEV/$1/driver_override" &&
-		{ [ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"; } &&
-		echo "$1" >/sys/bus/pci/drivers_probe &&
-		[ "$(basename "$(readlink "$DEV/$1/driver")")" = vfio-pci ]
-}
-unbind() {
-	[ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"
-	echo >"$DEV/$1/driver_override"
-}
 
 if ! command -v egpuctl >/dev/null; then
 	vm_fail "egpuctl in the guest" "missing (vm.py --bin egpuctl)"
@@ -195,7 +185,7 @@ fi
 # --- in use by a vfio user --------------------------------------------------------------
 if { modprobe vfio_pci 2>/dev/null || [ -d /sys/bus/pci/drivers/vfio-pci ]; } &&
 	{ modprobe vfio_iommu_type1 2>/dev/null || [ -d /sys/module/vfio_iommu_type1 ]; } &&
-	bind_vfio $E; then
+	vm_pci_bind_vfio $E; then
 	ctl gpu reset $E
 	if [ $rc -eq 0 ]; then
 		vm_pass "bound to vfio-pci, not open: egpuctl gpu reset works"
@@ -225,7 +215,7 @@ if { modprobe vfio_pci 2>/dev/null || [ -d /sys/bus/pci/drivers/vfio-pci ]; } &&
 	fi
 	kill "$holder" 2>/dev/null
 	wait "$holder" 2>/dev/null
-	unbind $E
+	vm_pci_unbind $E
 else
 	vm_skip "egpuctl gpu reset refused while a vfio user holds the device" "cannot bind E to vfio-pci"
 fi

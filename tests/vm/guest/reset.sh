@@ -37,16 +37,6 @@ set_cmd() {
 get_cmd() { od -An -tx2 -j4 -N2 "$DEV/$1/config" | tr -d ' '; }
 # shellcheck disable=SC2317 # called through vm_wait
 present() { [ -e "$DEV/$1" ]; }
-bind_vfio() {
-	echo vfio-pci >"$DEV/$1/driver_override" &&
-		{ [ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"; } &&
-		echo "$1" >/sys/bus/pci/drivers_probe &&
-		[ "$(basename "$(readlink "$DEV/$1/driver")")" = vfio-pci ]
-}
-unbind() {
-	[ ! -e "$DEV/$1/driver" ] || echo "$1" >"$DEV/$1/driver/unbind"
-	echo >"$DEV/$1/driver_override"
-}
 
 # --- A: two functions, before the modules ----------------------------------
 A0=0000:01:00.0 A1=0000:01:00.1
@@ -170,7 +160,7 @@ fi
 # modules on Debian kernels, built in on the test kernel
 if { modprobe vfio_pci 2>/dev/null || [ -d /sys/bus/pci/drivers/vfio-pci ]; } &&
 	{ modprobe vfio_iommu_type1 2>/dev/null || [ -d /sys/module/vfio_iommu_type1 ]; } &&
-	bind_vfio $A1 && bind_vfio $A0; then
+	vm_pci_bind_vfio $A1 && vm_pci_bind_vfio $A0; then
 	vm_pass "A fn0 and fn1 bound to vfio-pci"
 	out=$(vfio_reset $A0 $SP/runs 2>&1)
 	rc=$?
@@ -186,8 +176,8 @@ if { modprobe vfio_pci 2>/dev/null || [ -d /sys/bus/pci/drivers/vfio-pci ]; } &&
 	else
 		vm_fail "VFIO reset: mastering off, BAR0 checks passed" "master_off $(param master_off) checks_ok $(param checks_ok)"
 	fi
-	unbind $A0
-	unbind $A1
+	vm_pci_unbind $A0
+	vm_pci_unbind $A1
 else
 	vm_fail "A fn0 and fn1 bound to vfio-pci" "driver: $(readlink "$DEV/$A0/driver")"
 fi
@@ -204,7 +194,7 @@ if modprobe pci_stub 2>/dev/null; then
 	else
 		vm_fail "reset refused while bound to pci-stub, with a log line" "$(dmesg | tail -n 3)"
 	fi
-	unbind $B
+	vm_pci_unbind $B
 else
 	vm_skip "reset refused while bound to another driver" "no pci_stub module"
 fi
