@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "config.h"
+#include "events.h"
 #include "genl.h"
 #include "reset.h"
 #include "uapi/egpu_gate.h"
@@ -492,6 +493,11 @@ static const struct genl_small_ops egpu_genl_ops[] = {
 	},
 };
 
+/* Events (events.c): only CAP_SYS_ADMIN may listen (device identities). */
+static const struct genl_multicast_group egpu_genl_mcgrps[] = {
+	{ .name = EGPU_GATE_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_SYS_ADMIN },
+};
+
 static struct genl_family egpu_genl_family __ro_after_init = {
 	.name = EGPU_GATE_GENL_NAME,
 	.version = EGPU_GATE_GENL_VERSION,
@@ -502,17 +508,25 @@ static struct genl_family egpu_genl_family __ro_after_init = {
 	.n_small_ops = ARRAY_SIZE(egpu_genl_ops),
 	.ops = egpu_genl_gpu_ops,
 	.n_ops = ARRAY_SIZE(egpu_genl_gpu_ops),
+	.mcgrps = egpu_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(egpu_genl_mcgrps),
 	/* Strict header and attribute checks for every command. */
 	.resv_start_op = EGPU_CMD_GET_STATUS,
 };
 
 int __init egpu_genl_init(void)
 {
-	return genl_register_family(&egpu_genl_family);
+	int ret;
+
+	ret = genl_register_family(&egpu_genl_family);
+	if (!ret)
+		egpu_events_set_family(&egpu_genl_family);
+	return ret;
 }
 
 void egpu_genl_exit(void)
 {
+	egpu_events_set_family(NULL);
 	genl_unregister_family(&egpu_genl_family);
 }
 

@@ -52,6 +52,7 @@
 #include "amd_families.h"
 #include "compat.h"
 #include "config.h"
+#include "events.h"
 #include "hook.h"
 #include "reset.h"
 
@@ -359,6 +360,22 @@ static int egpu_reset_locked(struct egpu_rdev *rdev,
 	return ret;
 }
 
+/* EGPU_EVENT_GPU_RESET once a reset has completed (or failed). */
+static void egpu_reset_event(struct egpu_rdev *rdev, int ret, u64 us)
+{
+	struct egpu_event ev = {
+		.type = EGPU_EVENT_GPU_RESET,
+		.bdf = pci_name(rdev->pdev),
+		.has_error = true,
+		.error = ret,
+		.has_duration = true,
+		.duration_us = us,
+	};
+
+	egpu_event_emit(&ev, "%s device-specific reset %s", rdev->fam_name,
+			ret ? "failed" : "done");
+}
+
 static int egpu_reset_run(struct egpu_rdev *rdev)
 {
 	struct egpu_reset_report report = { .method = EGPU_RESET_METHOD_NONE };
@@ -391,6 +408,7 @@ static int egpu_reset_run(struct egpu_rdev *rdev)
 	else
 		pci_info(rdev->pdev, "%s device-specific reset done in %llu us\n",
 			 rdev->fam_name, us);
+	egpu_reset_event(rdev, ret, us);
 	return ret;
 }
 
