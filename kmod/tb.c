@@ -1,21 +1,1609 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tb.c - the Thunderbolt policy engine (see tb.h). Skeleton.
+ * tb.c - the Thunderbolt policy engine (see tb.h): discovery, rule
+ * evaluation and authorization.
+ *
+ * Discovery and lifetime rules
+ * ----------------------------
+ * The thunderbolt bus_type is not exported. We find it through the PCI
+ * devices bound to the PCI driver named "thunderbolt" (the NHIs): each
+ * NHI's domain device (type "thunderbolt_domain", added in the NHI's
+ * probe) is on the thunderbolt bus, so its dev->bus is the bus. A PCI bus
+ * notifier (registered first, at load) attaches an NHI when its driver
+ * binds (BUS_NOTIFY_BOUND_DRIVER) and detaches it when it starts
+ * unbinding (BUS_NOTIFY_UNBIND_DRIVER, before the driver's remove); at
+ * load, NHIs already bound are attached by a scan.
+ *
+ * No module reference is taken on thunderbolt.ko (that would make it
+ * impossible to unload). Instead, everything we hold that belongs to it
+ * is bounded by the NHI binding: the bus notifier is registered while at
+ * least one NHI is attached and unregistered when the last one detaches;
+ * the get_device() references on its devices (records, queued add events)
+ * are dropped at the latest when their NHI detaches. Both happen in the
+ * UNBIND_DRIVER notification, with the NHI's device lock held, i.e. while
+ * the driver is still bound, so thunderbolt.ko (whose exit unbinds its
+ * NHIs before bus_unregister() and before its text goes) is still whole.
+ * Attach and detach run under the NHI's device lock (bound driver is
+ * stable) and egpu_tb_attach_lock, in this order; our unload detaches
+ * everything under egpu_tb_attach_lock first and unregisters the PCI
+ * notifier after, so an NHI unbinding meanwhile finds nothing to do.
+ *
+ * Events and the worker
+ * ---------------------
+ * The thunderbolt bus notifier only queues (egpu_tb_evq_lock, a spinlock):
+ * an add event holds a get_device() reference, a delete event only the
+ * pointer (compared with the records, which hold their own reference, so
+ * the address cannot be reused while a record has it). All evaluation
+ * happens in one ordered workqueue item (egpu_tb_work) that takes
+ * egpu_tb_lock, drains the queue (so a detach, which also takes
+ * egpu_tb_lock, never races with a half-processed event), then evaluates
+ * every record marked ->eval in list order (parents before children).
+ *
+ * Locking order: NHI device lock -> egpu_tb_attach_lock -> egpu_tb_lock
+ * -> egpu_tb_evq_lock / egpu_tb_keys_lock. egpu_tb_lock is held across
+ * authorized writes, each bounded (EGPU_TB_AUTH_TIMEOUT_MS). Known limit:
+ * a detach waits for egpu_tb_lock inside the PCI bus notifier chain; if
+ * tb_pci.c's binding (under egpu_tb_lock) needs that chain while a third
+ * party waits to register a PCI notifier, the rwsem's writer preference
+ * could stall both until the writer gets in (registrations are rare and
+ * happen at module load).
+ *
+ * Authorized writes go through a kernel-internal mount of sysfs
+ * (kern_mount()), file_open_root_mnt() and kernel_write(): exactly what a
+ * write(2) to the attribute does (kernfs active reference, so a device
+ * removed meanwhile gives -ENODEV/-ENOENT instead of a store on a
+ * half-removed device, then the driver's own store with all its checks).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
+#include <linux/ctype.h>
+#include <linux/delay.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/kobject.h>
+#include <linux/ktime.h>
+#include <linux/mount.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+#include <net/netlink.h>
+
+#include "events.h"
 #include "tb.h"
 #include "tb_rule.h"
 
-void egpu_tb_policy_rules_changed(void)
+#define EGPU_TB_NHI_DRIVER	"thunderbolt"
+#define EGPU_TB_DOMAIN_TYPE	"thunderbolt_domain"
+#define EGPU_TB_SWITCH_TYPE	"thunderbolt_device"
+#define EGPU_TB_ATTR_MAX	128	/* longest attribute value we read */
+
+static DEFINE_MUTEX(egpu_tb_lock);
+static LIST_HEAD(egpu_tb_devs);			/* egpu_tb_lock */
+static bool egpu_tb_paused;			/* egpu_tb_lock */
+
+static struct workqueue_struct *egpu_tb_wq;
+static struct work_struct egpu_tb_work;
+
+/* Notifier -> worker queue. */
+enum egpu_tb_ev_kind { EGPU_TB_EV_ADD, EGPU_TB_EV_DEL };
+struct egpu_tb_ev {
+	struct list_head node;
+	enum egpu_tb_ev_kind kind;
+	struct device *dev;	/* ADD: referenced; DEL: pointer only */
+};
+
+static DEFINE_SPINLOCK(egpu_tb_evq_lock);
+static LIST_HEAD(egpu_tb_evq);			/* egpu_tb_evq_lock */
+static LIST_HEAD(egpu_tb_reqs);			/* egpu_tb_evq_lock */
+static bool egpu_tb_reeval;			/* egpu_tb_evq_lock */
+
+/* Attach state. */
+struct egpu_tb_nhi {
+	struct list_head node;
+	struct pci_dev *pdev;	/* referenced */
+};
+
+static DEFINE_MUTEX(egpu_tb_attach_lock);
+static LIST_HEAD(egpu_tb_nhis);			/* egpu_tb_attach_lock */
+static typeof_member(struct device, bus) egpu_tb_bus;	/* attach_lock */
+static bool egpu_tb_exiting;			/* egpu_tb_attach_lock */
+
+static struct vfsmount *egpu_tb_mnt;		/* sysfs, set at init */
+
+/* Keys for security level "secure", per UUID. */
+struct egpu_tb_key {
+	struct list_head node;
+	uuid_t uuid;
+	char hex[EGPU_TB_KEY_HEX_LEN + 1];
+};
+
+static DEFINE_MUTEX(egpu_tb_keys_lock);
+static LIST_HEAD(egpu_tb_keys);			/* egpu_tb_keys_lock */
+
+/* A netlink EGPU_CMD_TB_AUTHORIZE handed to the worker. */
+struct egpu_tb_req {
+	struct list_head node;
+	struct kref ref;
+	struct completion done;
+	int ret;
+	char name[EGPU_TB_DEV_NAME_MAX];
+	char msg[EGPU_TB_REASON_MAX];
+};
+
+static void egpu_tb_kick(void)
+{
+	if (egpu_tb_wq)
+		queue_work(egpu_tb_wq, &egpu_tb_work);
+}
+
+/* ---- hooks replaced by tb_pci.c ------------------------------------------- */
+
+/*
+ * Placeholders until tb_pci.c lands: tbdown removes these three
+ * definitions when it adds tb_pci.c, which implements them for real.
+ */
+void egpu_tb_pci_authorized(struct egpu_tb_dev *d)
 {
 }
 
-int egpu_tb_init(void)
+void egpu_tb_pci_gone(struct egpu_tb_dev *d)
+{
+}
+
+int egpu_tb_pci_fill(struct sk_buff *skb, int attrtype,
+		     const struct egpu_tb_dev *d)
 {
 	return 0;
 }
 
+/* ---- locking and references ----------------------------------------------- */
+
+int egpu_tb_lock_timeout(unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+
+	for (;;) {
+		if (mutex_trylock(&egpu_tb_lock))
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		usleep_range(500, 2000);
+	}
+}
+
+void egpu_tb_unlock(void)
+{
+	mutex_unlock(&egpu_tb_lock);
+}
+
+void egpu_tb_assert_locked(void)
+{
+	lockdep_assert_held(&egpu_tb_lock);
+}
+
+static void egpu_tb_dev_release(struct kref *ref)
+{
+	struct egpu_tb_dev *d = container_of(ref, struct egpu_tb_dev, ref);
+
+	WARN_ON(d->dev);
+	if (d->rule)
+		egpu_tb_rule_put(d->rule);
+	if (d->parent)
+		egpu_tb_dev_put(d->parent);
+	kfree(d);
+}
+
+struct egpu_tb_dev *egpu_tb_dev_get(struct egpu_tb_dev *d)
+{
+	kref_get(&d->ref);
+	return d;
+}
+
+void egpu_tb_dev_put(struct egpu_tb_dev *d)
+{
+	if (d)
+		kref_put(&d->ref, egpu_tb_dev_release);
+}
+
+static struct egpu_tb_dev *egpu_tb_find_locked(const char *name)
+{
+	struct egpu_tb_dev *d;
+
+	list_for_each_entry(d, &egpu_tb_devs, node)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
+static struct egpu_tb_dev *egpu_tb_find_dev_locked(const struct device *dev)
+{
+	struct egpu_tb_dev *d;
+
+	list_for_each_entry(d, &egpu_tb_devs, node)
+		if (d->dev == dev)
+			return d;
+	return NULL;
+}
+
+struct egpu_tb_dev *egpu_tb_dev_find(const char *name)
+{
+	struct egpu_tb_dev *d;
+
+	mutex_lock(&egpu_tb_lock);
+	d = egpu_tb_find_locked(name);
+	if (d)
+		egpu_tb_dev_get(d);
+	mutex_unlock(&egpu_tb_lock);
+	return d;
+}
+
+int egpu_tb_snapshot(struct egpu_tb_dev ***out, unsigned int *n,
+		     unsigned int timeout_ms)
+{
+	struct egpu_tb_dev **devs = NULL, *d;
+	unsigned int count = 0, i = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = egpu_tb_lock_timeout(timeout_ms);
+	if (ret)
+		return ret;
+	list_for_each_entry(d, &egpu_tb_devs, node)
+		count++;
+	if (count) {
+		devs = kcalloc(count, sizeof(*devs), GFP_KERNEL);
+		if (!devs) {
+			mutex_unlock(&egpu_tb_lock);
+			return -ENOMEM;
+		}
+		list_for_each_entry(d, &egpu_tb_devs, node)
+			devs[i++] = egpu_tb_dev_get(d);
+	}
+	mutex_unlock(&egpu_tb_lock);
+	*out = devs;
+	*n = count;
+	return 0;
+}
+
+void egpu_tb_snapshot_put(struct egpu_tb_dev **devs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		egpu_tb_dev_put(devs[i]);
+	kfree(devs);
+}
+
+bool egpu_tb_dev_is_below(const struct egpu_tb_dev *d,
+			  const struct egpu_tb_dev *ancestor)
+{
+	for (d = d->parent; d; d = d->parent)
+		if (d == ancestor)
+			return true;
+	return false;
+}
+
+/* ---- sysfs attribute access ----------------------------------------------- */
+
+/* Open @dev's attribute @attr through our sysfs mount. */
+static struct file *egpu_tb_attr_open(struct device *dev, const char *attr,
+				      int flags)
+{
+	struct file *f;
+	char *kpath, *path;
+
+	if (!egpu_tb_mnt)
+		return ERR_PTR(-ENODEV);
+	kpath = kobject_get_path(&dev->kobj, GFP_KERNEL);
+	if (!kpath)
+		return ERR_PTR(-ENOMEM);
+	/* kobject paths start with '/': relative to the sysfs root */
+	path = kasprintf(GFP_KERNEL, "%s/%s", kpath + 1, attr);
+	kfree(kpath);
+	if (!path)
+		return ERR_PTR(-ENOMEM);
+	f = file_open_root_mnt(egpu_tb_mnt, path, flags, 0);
+	kfree(path);
+	return f;
+}
+
+static bool egpu_tb_is_restart(ssize_t ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
+}
+
+/*
+ * restart_syscall() set TIF_SIGPENDING on us. Recompute it from the
+ * signals really pending (none for a kworker; a user thread keeps a real
+ * one), as the signal code does, under the siglock.
+ */
+static void egpu_tb_clear_restart(void)
+{
+	spin_lock_irq(&current->sighand->siglock);
+	recalc_sigpending();
+	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/*
+ * One read of attribute @attr into @buf (NUL-terminated, trailing
+ * newline removed), retrying restarts within @timeout_ms.
+ */
+static int egpu_tb_attr_read(struct device *dev, const char *attr, char *buf,
+			     size_t len, unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned int delay = 1;
+	struct file *f;
+	loff_t pos;
+	ssize_t ret;
+
+	f = egpu_tb_attr_open(dev, attr, O_RDONLY);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	for (;;) {
+		pos = 0;
+		ret = kernel_read(f, buf, len - 1, &pos);
+		if (!egpu_tb_is_restart(ret))
+			break;
+		egpu_tb_clear_restart();
+		if (time_after(jiffies + msecs_to_jiffies(delay), deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		msleep(delay);
+		delay = min(delay * 2, 50U);
+	}
+	fput(f);
+	if (ret < 0)
+		return ret;
+	buf[ret] = '\0';
+	while (ret > 0 && isspace(buf[ret - 1]))
+		buf[--ret] = '\0';
+	return 0;
+}
+
+/*
+ * Write @buf to attribute @attr the way write(2) does; a restart (the
+ * store's trylock of the domain lock failed) is retried with a backoff
+ * (1, 2, 4, ... 50 ms) until @timeout_ms, then -ETIMEDOUT. *restarts
+ * counts them. Returns 0 or the store's error.
+ */
+static int egpu_tb_attr_write(struct device *dev, const char *attr,
+			      const char *buf, size_t len,
+			      unsigned int timeout_ms, unsigned int *restarts)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned int delay = 1;
+	struct file *f;
+	loff_t pos;
+	ssize_t ret;
+
+	f = egpu_tb_attr_open(dev, attr, O_WRONLY);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	for (;;) {
+		pos = 0;
+		ret = kernel_write(f, buf, len, &pos);
+		if (!egpu_tb_is_restart(ret))
+			break;
+		egpu_tb_clear_restart();
+		if (restarts)
+			(*restarts)++;
+		if (time_after(jiffies + msecs_to_jiffies(delay), deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		msleep(delay);
+		delay = min(delay * 2, 50U);
+	}
+	fput(f);
+	if (ret < 0)
+		return ret;
+	return ret == len ? 0 : -EIO;
+}
+
+static int egpu_tb_attr_u32(struct device *dev, const char *attr, u32 *val)
+{
+	char buf[32];
+	int ret;
+
+	ret = egpu_tb_attr_read(dev, attr, buf, sizeof(buf),
+				EGPU_TB_AUTH_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	return kstrtou32(buf, 0, val);
+}
+
+int egpu_tb_read_authorized(struct egpu_tb_dev *d)
+{
+	u32 val;
+	int ret;
+
+	lockdep_assert_held(&egpu_tb_lock);
+	if (!d->dev)
+		return -ENODEV;
+	ret = egpu_tb_attr_u32(d->dev, "authorized", &val);
+	if (ret)
+		return ret;
+	if (val > 2)
+		return -ERANGE;
+	d->authorized = val;
+	return val;
+}
+
+static int egpu_tb_write_authorized_count(struct egpu_tb_dev *d,
+					  unsigned int val,
+					  unsigned int timeout_ms,
+					  unsigned int *restarts)
+{
+	char buf[4];
+	int ret, cur;
+
+	lockdep_assert_held(&egpu_tb_lock);
+	if (!d->dev)
+		return -ENODEV;
+	if (val > 2)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%u\n", val);
+	ret = egpu_tb_attr_write(d->dev, "authorized", buf, strlen(buf),
+				 timeout_ms, restarts);
+	if (ret == -EINVAL) {
+		/* the store refuses a write of the state it already has */
+		cur = egpu_tb_read_authorized(d);
+		if (cur >= 0 && !!cur == !!val)
+			return 0;
+		return ret;
+	}
+	if (!ret)
+		d->authorized = val;
+	return ret;
+}
+
+int egpu_tb_write_authorized(struct egpu_tb_dev *d, unsigned int val,
+			     unsigned int timeout_ms)
+{
+	return egpu_tb_write_authorized_count(d, val, timeout_ms, NULL);
+}
+
+/* The domain device above a switch (its host router's parent). */
+static struct device *egpu_tb_domain_of(struct device *dev)
+{
+	for (; dev; dev = dev->parent)
+		if (dev->type && dev->type->name &&
+		    !strcmp(dev->type->name, EGPU_TB_DOMAIN_TYPE))
+			return dev;
+	return NULL;
+}
+
+int egpu_tb_domain_info(struct egpu_tb_dev *d, struct egpu_tb_domain_info *info)
+{
+	struct device *dom;
+	u32 val;
+	int ret;
+
+	lockdep_assert_held(&egpu_tb_lock);
+	info->security[0] = '\0';
+	info->iommu_dma_protection = -ENODEV;
+	info->deauthorization = -ENODEV;
+	if (!d->dev)
+		return -ENODEV;
+	dom = egpu_tb_domain_of(d->dev);
+	if (!dom)
+		return -ENODEV;
+	ret = egpu_tb_attr_read(dom, "security", info->security,
+				sizeof(info->security), EGPU_TB_AUTH_TIMEOUT_MS);
+	if (ret)
+		info->security[0] = '\0';
+	ret = egpu_tb_attr_u32(dom, "iommu_dma_protection", &val);
+	info->iommu_dma_protection = ret ? ret : !!val;
+	ret = egpu_tb_attr_u32(dom, "deauthorization", &val);
+	info->deauthorization = ret ? ret : !!val;
+	d->dom = *info;
+	return 0;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void egpu_tb_event(const struct egpu_tb_dev *d, enum egpu_event_type type,
+			  int error, const char *msg)
+{
+	struct egpu_event ev = {
+		.type = type,
+		.tb = d->name,
+		.unique_id = d->unique_id,
+	};
+
+	if (d->rule) {
+		ev.has_rule_id = true;
+		ev.rule_id = d->rule->id;
+	}
+	if (error) {
+		ev.has_error = true;
+		ev.error = error;
+	}
+	egpu_event_emit(&ev, "%s", msg);
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+/* Inputs of egpu_tb_decide(): what the engine knows about a device now. */
+struct egpu_tb_decide_in {
+	bool host;
+	int authorized;			/* 0/1/2, -errno: unreadable */
+	const struct egpu_tb_rule *rule;	/* first match or NULL */
+	const char *security;		/* domain security level */
+	int iommu_dma_protection;	/* 0/1, -errno: unreadable */
+	bool has_key;			/* a key is stored for its UUID */
+	const char *parent_name;	/* upstream device, NULL: host router */
+	int parent_authorized;		/* of the parent: 0/1/2 */
+	const char *blocker;		/* topmost unauthorized ancestor */
+};
+
+enum egpu_tb_act {
+	EGPU_TB_ACT_NONE,	/* report out->decision, do nothing */
+	EGPU_TB_ACT_ADOPT,	/* already authorized: adopt (by_egpu) */
+	EGPU_TB_ACT_AUTHORIZE,	/* write authorized (secure: key first) */
+	EGPU_TB_ACT_CHAIN,	/* authorize the parents first, then it */
+};
+
+struct egpu_tb_decide_out {
+	enum egpu_tb_decision decision;
+	enum egpu_tb_act act;
+	bool secure;		/* authorize with the stored key */
+	char reason[EGPU_TB_REASON_MAX];
+};
+
+static bool egpu_tb_security_authorizes(const char *sec)
+{
+	return !strcmp(sec, "user") || !strcmp(sec, "secure");
+}
+
+/*
+ * The policy, pure (no I/O, KUnit-tested): what to do with a device given
+ * @in. Order: host router; no rule (default deny); action=ignore; already
+ * authorized (adopt); security level; IOMMU requirement; key; parent.
+ */
+static void egpu_tb_decide(const struct egpu_tb_decide_in *in,
+			   struct egpu_tb_decide_out *out)
+{
+	const struct egpu_tb_rule *r = in->rule;
+	char *reason = out->reason;
+	size_t len = sizeof(out->reason);
+
+	out->act = EGPU_TB_ACT_NONE;
+	out->secure = false;
+	if (in->host) {
+		out->decision = EGPU_TB_DECISION_HOST;
+		scnprintf(reason, len, "host router");
+		return;
+	}
+	if (!r) {
+		if (in->authorized > 0) {
+			out->decision = EGPU_TB_DECISION_ALREADY;
+			scnprintf(reason, len,
+				  "already authorized (%d), no rule: left alone",
+				  in->authorized);
+		} else {
+			out->decision = EGPU_TB_DECISION_NO_RULE;
+			scnprintf(reason, len, "no rule matches (default deny)");
+		}
+		return;
+	}
+	if (r->action == EGPU_TB_ACTION_IGNORE) {
+		out->decision = EGPU_TB_DECISION_IGNORED;
+		scnprintf(reason, len, "rule %u: action=ignore", r->id);
+		return;
+	}
+	if (in->authorized > 0) {
+		out->decision = EGPU_TB_DECISION_ALREADY;
+		out->act = EGPU_TB_ACT_ADOPT;
+		scnprintf(reason, len,
+			  "found authorized (%d), adopted by rule %u (torn down at shutdown)",
+			  in->authorized, r->id);
+		return;
+	}
+	if (!egpu_tb_security_authorizes(in->security)) {
+		out->decision = EGPU_TB_DECISION_DENIED;
+		scnprintf(reason, len,
+			  "rule %u: domain security level '%s' has no per-device authorization: nothing done",
+			  r->id, in->security[0] ? in->security : "unknown");
+		return;
+	}
+	if (in->authorized < 0) {
+		out->decision = EGPU_TB_DECISION_FAILED;
+		scnprintf(reason, len, "rule %u: cannot read authorized (%d)",
+			  r->id, in->authorized);
+		return;
+	}
+	if (in->iommu_dma_protection != 1 && !r->iommu_optional) {
+		out->decision = EGPU_TB_DECISION_DENIED;
+		if (in->iommu_dma_protection < 0)
+			scnprintf(reason, len,
+				  "rule %u: domain iommu_dma_protection unreadable (%d) and the rule requires it (iommu=optional allows)",
+				  r->id, in->iommu_dma_protection);
+		else
+			scnprintf(reason, len,
+				  "rule %u: domain has iommu_dma_protection=0 and the rule requires it (iommu=optional allows)",
+				  r->id);
+		return;
+	}
+	if (!strcmp(in->security, "secure")) {
+		if (!in->has_key) {
+			out->decision = EGPU_TB_DECISION_DENIED;
+			scnprintf(reason, len,
+				  "rule %u: security level secure and no key stored for this device (egpuctl tb key set)",
+				  r->id);
+			return;
+		}
+		out->secure = true;
+	}
+	if (in->parent_name && in->parent_authorized <= 0) {
+		if (r->chain) {
+			out->decision = EGPU_TB_DECISION_AUTHORIZED;
+			out->act = EGPU_TB_ACT_CHAIN;
+			scnprintf(reason, len,
+				  "authorized by rule %u after its parents (chain=1)",
+				  r->id);
+			return;
+		}
+		out->decision = EGPU_TB_DECISION_PENDING;
+		if (in->blocker && strcmp(in->blocker, in->parent_name))
+			scnprintf(reason, len,
+				  "rule %u: parent %s not authorized (nor %s upstream): waiting; chain=1 authorizes parents first",
+				  r->id, in->parent_name, in->blocker);
+		else
+			scnprintf(reason, len,
+				  "rule %u: parent %s not authorized: waiting; chain=1 authorizes parents first",
+				  r->id, in->parent_name);
+		return;
+	}
+	out->decision = EGPU_TB_DECISION_AUTHORIZED;
+	out->act = EGPU_TB_ACT_AUTHORIZE;
+	scnprintf(reason, len, "authorized by rule %u", r->id);
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* Copy the key for @uuid into @hex (EGPU_TB_KEY_HEX_LEN + 1); false if none. */
+static bool egpu_tb_key_get(const uuid_t *uuid, char *hex)
+{
+	struct egpu_tb_key *k;
+	bool found = false;
+
+	mutex_lock(&egpu_tb_keys_lock);
+	list_for_each_entry(k, &egpu_tb_keys, node) {
+		if (uuid_equal(&k->uuid, uuid)) {
+			memcpy(hex, k->hex, sizeof(k->hex));
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&egpu_tb_keys_lock);
+	return found;
+}
+
+int egpu_tb_key_set(const char *unique_id, const char *hex,
+		    struct netlink_ext_ack *extack)
+{
+	struct egpu_tb_key *k, *new = NULL;
+	uuid_t uuid;
+	size_t i, len = strlen(hex);
+
+	if (uuid_parse(unique_id, &uuid)) {
+		NL_SET_ERR_MSG(extack, "egpu_gate: EGPU_A_TB_UNIQUE_ID is not a UUID");
+		return -EINVAL;
+	}
+	if (len) {
+		if (len != EGPU_TB_KEY_HEX_LEN)
+			goto bad_key;
+		for (i = 0; i < len; i++)
+			if (!isxdigit(hex[i]))
+				goto bad_key;
+		new = kzalloc(sizeof(*new), GFP_KERNEL);
+		if (!new)
+			return -ENOMEM;
+		new->uuid = uuid;
+		memcpy(new->hex, hex, len);
+	}
+	mutex_lock(&egpu_tb_keys_lock);
+	list_for_each_entry(k, &egpu_tb_keys, node) {
+		if (uuid_equal(&k->uuid, &uuid)) {
+			list_del(&k->node);
+			kfree_sensitive(k);
+			break;
+		}
+	}
+	if (new)
+		list_add_tail(&new->node, &egpu_tb_keys);
+	mutex_unlock(&egpu_tb_keys_lock);
+	pr_info("key for %pUb %s\n", &uuid, new ? "stored" : "deleted");
+	/* a device may be waiting for this key */
+	egpu_tb_policy_rules_changed();
+	return 0;
+
+bad_key:
+	NL_SET_ERR_MSG(extack,
+		       "egpu_gate: EGPU_A_TB_KEY must be 64 hex digits (or empty to delete)");
+	return -EINVAL;
+}
+
+static void egpu_tb_keys_free(void)
+{
+	struct egpu_tb_key *k, *tmp;
+
+	mutex_lock(&egpu_tb_keys_lock);
+	list_for_each_entry_safe(k, tmp, &egpu_tb_keys, node) {
+		list_del(&k->node);
+		kfree_sensitive(k);
+	}
+	mutex_unlock(&egpu_tb_keys_lock);
+}
+
+/* ---- authorization ---------------------------------------------------- */
+
+/*
+ * Authorize @d now: security "secure" writes the stored key, then 2
+ * (challenge), or 1 when the device has no key yet (-ENOKEY: 1 with a
+ * key enrolls it); otherwise 1. Fills @why on failure. Locked.
+ */
+static int egpu_tb_authorize_one(struct egpu_tb_dev *d, bool secure,
+				 unsigned int *restarts, char *why, size_t len)
+{
+	char key[EGPU_TB_KEY_HEX_LEN + 2];
+	int ret;
+
+	if (!secure) {
+		ret = egpu_tb_write_authorized_count(d, 1,
+						     EGPU_TB_AUTH_TIMEOUT_MS,
+						     restarts);
+		if (ret)
+			scnprintf(why, len, "writing 1 to authorized failed (%d)",
+				  ret);
+		return ret;
+	}
+	if (!d->has_uuid || !egpu_tb_key_get(&d->uuid, key)) {
+		scnprintf(why, len, "security secure and no key stored");
+		return -ENOKEY;
+	}
+	strcat(key, "\n");
+	ret = egpu_tb_attr_write(d->dev, "key", key, strlen(key),
+				 EGPU_TB_AUTH_TIMEOUT_MS, restarts);
+	memzero_explicit(key, sizeof(key));
+	if (ret) {
+		scnprintf(why, len, "writing the key failed (%d)", ret);
+		return ret;
+	}
+	ret = egpu_tb_write_authorized_count(d, 2, EGPU_TB_AUTH_TIMEOUT_MS,
+					     restarts);
+	if (ret == -ENOKEY) {
+		/* the device has no key yet: 1 with a key enrolls it */
+		ret = egpu_tb_write_authorized_count(d, 1,
+						     EGPU_TB_AUTH_TIMEOUT_MS,
+						     restarts);
+		if (!ret)
+			scnprintf(why, len, "key enrolled");
+	}
+	if (ret == -EKEYREJECTED)
+		scnprintf(why, len, "the device rejected the stored key");
+	else if (ret)
+		scnprintf(why, len, "writing authorized failed (%d)", ret);
+	return ret;
+}
+
+/* Mark @d's children for evaluation (after @d was authorized). Locked. */
+static void egpu_tb_eval_children(struct egpu_tb_dev *d)
+{
+	struct egpu_tb_dev *c;
+
+	list_for_each_entry(c, &egpu_tb_devs, node)
+		if (c->parent == d && !c->no_reeval)
+			c->eval = true;
+}
+
+/* Record a decision; events only when it changed. Locked. */
+static void egpu_tb_set_decision(struct egpu_tb_dev *d,
+				 enum egpu_tb_decision decision,
+				 const char *reason, int error)
+{
+	bool changed = d->decision != decision || strcmp(d->reason, reason);
+	enum egpu_event_type type;
+
+	d->decision = decision;
+	strscpy(d->reason, reason, sizeof(d->reason));
+	if (!changed)
+		return;
+	switch (decision) {
+	case EGPU_TB_DECISION_AUTHORIZED:
+		type = EGPU_EVENT_TB_AUTHORIZED;
+		break;
+	case EGPU_TB_DECISION_ALREADY:
+	case EGPU_TB_DECISION_HOST:
+		type = d->by_egpu ? EGPU_EVENT_TB_MATCHED : EGPU_EVENT_NONE;
+		break;
+	case EGPU_TB_DECISION_FAILED:
+		type = EGPU_EVENT_ERROR;
+		break;
+	default:
+		type = EGPU_EVENT_TB_DENIED;
+		break;
+	}
+	if (type != EGPU_EVENT_NONE)
+		egpu_tb_event(d, type, error, reason);
+	else
+		pr_info("tb %s: %s\n", d->name, reason);
+}
+
+/* Authorize @d and account for it; returns 0 or -errno. Locked. */
+static int egpu_tb_authorize_record(struct egpu_tb_dev *d, bool secure,
+				    const char *reason)
+{
+	char why[EGPU_TB_REASON_MAX] = "";
+	char msg[EGPU_TB_REASON_MAX];
+	unsigned int restarts = 0;
+	ktime_t start = ktime_get();
+	int ret;
+
+	ret = egpu_tb_authorize_one(d, secure, &restarts, why, sizeof(why));
+	if (test_thread_flag(TIF_SIGPENDING) && (current->flags & PF_KTHREAD))
+		pr_err("tb %s: stray pending-signal flag after authorizing\n",
+		       d->name);
+	if (ret) {
+		if (ret == -ENODEV || ret == -ENOENT)
+			scnprintf(msg, sizeof(msg),
+				  "unplugged during authorization (%d)", ret);
+		else
+			scnprintf(msg, sizeof(msg), "%s: %s", reason, why);
+		egpu_tb_set_decision(d, ret == -ENOKEY ? EGPU_TB_DECISION_DENIED :
+				     EGPU_TB_DECISION_FAILED, msg, ret);
+		return ret;
+	}
+	d->by_egpu = true;
+	d->authorized = d->authorized ? d->authorized : 1;
+	scnprintf(msg, sizeof(msg), "%s%s%s in %lld us (%u restarts)", reason,
+		  why[0] ? ", " : "", why,
+		  ktime_us_delta(ktime_get(), start), restarts);
+	egpu_tb_set_decision(d, EGPU_TB_DECISION_AUTHORIZED, msg, 0);
+	egpu_tb_pci_authorized(d);
+	egpu_tb_eval_children(d);
+	return 0;
+}
+
+/* Topmost unauthorized ancestor of @d (NULL: all authorized). Locked. */
+static struct egpu_tb_dev *egpu_tb_blocker(struct egpu_tb_dev *d)
+{
+	struct egpu_tb_dev *p, *top = NULL;
+
+	for (p = d->parent; p && !p->host; p = p->parent)
+		if (p->authorized == 0)
+			top = p;
+	return top;
+}
+
+/* chain=1: authorize d's unauthorized ancestors, top first. Locked. */
+static int egpu_tb_authorize_parents(struct egpu_tb_dev *d, bool secure)
+{
+	struct egpu_tb_dev *p, *chain[16];
+	char reason[EGPU_TB_REASON_MAX];
+	unsigned int n = 0;
+	int ret;
+
+	for (p = d->parent; p && !p->host && n < ARRAY_SIZE(chain); p = p->parent)
+		if (egpu_tb_read_authorized(p) == 0)
+			chain[n++] = p;
+	while (n--) {
+		p = chain[n];
+		scnprintf(reason, sizeof(reason),
+			  "authorized as a parent of %s (rule %u, chain=1)",
+			  d->name, d->rule ? d->rule->id : 0);
+		ret = egpu_tb_authorize_record(p, secure, reason);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Evaluate one record. Locked, not paused. */
+static void egpu_tb_evaluate(struct egpu_tb_dev *d)
+{
+	struct egpu_tb_match_info mi = { };
+	struct egpu_tb_decide_in in = { };
+	struct egpu_tb_decide_out out;
+	struct egpu_tb_domain_info dom;
+	struct egpu_tb_rule *rule = NULL, *old;
+	struct egpu_tb_dev *blocker;
+	char hex[EGPU_TB_KEY_HEX_LEN + 1];
+	char msg[EGPU_TB_REASON_MAX];
+	int ret;
+
+	d->eval = false;
+	/* ours already (authorized or adopted): nothing to decide again */
+	if (!d->dev || d->no_reeval || d->by_egpu)
+		return;
+	egpu_tb_domain_info(d, &dom);
+	in.host = d->host;
+	in.security = dom.security;
+	in.iommu_dma_protection = dom.iommu_dma_protection;
+	in.authorized = d->host ? 1 : egpu_tb_read_authorized(d);
+	if (in.authorized == -ENOENT)	/* dponly/nopcie: no attribute */
+		in.authorized = 0;
+	if (!d->host) {
+		mi.uuid = d->has_uuid ? &d->uuid : NULL;
+		mi.vendor = d->vendor;
+		mi.device = d->device;
+		mi.vendor_name = d->vendor_name;
+		mi.device_name = d->device_name;
+		mi.parent_uuid = d->parent && d->parent->has_uuid ?
+				 &d->parent->uuid : NULL;
+		rule = egpu_tb_rules_match(&mi);
+	}
+	old = d->rule;
+	d->rule = rule;
+	if (rule && (!old || old->id != rule->id)) {
+		scnprintf(msg, sizeof(msg), "rule %u matches", rule->id);
+		egpu_tb_event(d, EGPU_EVENT_TB_MATCHED, 0, msg);
+	}
+	if (old)
+		egpu_tb_rule_put(old);
+	in.rule = rule;
+	in.has_key = d->has_uuid && egpu_tb_key_get(&d->uuid, hex);
+	memzero_explicit(hex, sizeof(hex));
+	if (d->parent && !d->parent->host) {
+		in.parent_name = d->parent->name;
+		in.parent_authorized = egpu_tb_read_authorized(d->parent);
+		blocker = egpu_tb_blocker(d);
+		in.blocker = blocker ? blocker->name : NULL;
+	}
+	egpu_tb_decide(&in, &out);
+
+	switch (out.act) {
+	case EGPU_TB_ACT_NONE:
+		egpu_tb_set_decision(d, out.decision, out.reason, 0);
+		break;
+	case EGPU_TB_ACT_ADOPT:
+		d->by_egpu = true;
+		egpu_tb_set_decision(d, out.decision, out.reason, 0);
+		egpu_tb_pci_authorized(d);
+		egpu_tb_eval_children(d);
+		break;
+	case EGPU_TB_ACT_CHAIN:
+		ret = egpu_tb_authorize_parents(d, out.secure);
+		if (ret) {
+			scnprintf(msg, sizeof(msg),
+				  "rule %u: authorizing a parent failed (%d); see its decision",
+				  rule->id, ret);
+			egpu_tb_set_decision(d, EGPU_TB_DECISION_PENDING, msg,
+					     ret);
+			break;
+		}
+		egpu_tb_authorize_record(d, out.secure, out.reason);
+		break;
+	case EGPU_TB_ACT_AUTHORIZE:
+		egpu_tb_authorize_record(d, out.secure, out.reason);
+		break;
+	}
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Create the record of @dev (the caller's reference moves to it). Locked. */
+static int egpu_tb_add_record(struct device *dev)
+{
+	struct egpu_tb_dev *d, *parent;
+	struct egpu_event ev = { .type = EGPU_EVENT_TB_SEEN };
+	u32 val;
+	int ret;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	kref_init(&d->ref);
+	strscpy(d->name, dev_name(dev), sizeof(d->name));
+	if (sscanf(d->name, "%u-", &d->domain) != 1)
+		d->domain = 0;
+	ret = egpu_tb_attr_read(dev, "unique_id", d->unique_id,
+				sizeof(d->unique_id), EGPU_TB_AUTH_TIMEOUT_MS);
+	if (ret) {
+		/* gone already (or not a switch we understand) */
+		kfree(d);
+		return ret;
+	}
+	d->has_uuid = !uuid_parse(d->unique_id, &d->uuid);
+	if (!egpu_tb_attr_u32(dev, "vendor", &val))
+		d->vendor = val;
+	if (!egpu_tb_attr_u32(dev, "device", &val))
+		d->device = val;
+	if (egpu_tb_attr_read(dev, "vendor_name", d->vendor_name,
+			      sizeof(d->vendor_name), EGPU_TB_AUTH_TIMEOUT_MS))
+		d->vendor_name[0] = '\0';
+	if (egpu_tb_attr_read(dev, "device_name", d->device_name,
+			      sizeof(d->device_name), EGPU_TB_AUTH_TIMEOUT_MS))
+		d->device_name[0] = '\0';
+	parent = egpu_tb_find_dev_locked(dev->parent);
+	if (parent) {
+		d->parent = egpu_tb_dev_get(parent);
+		d->depth = parent->depth + 1;
+	} else {
+		d->host = dev->parent && egpu_tb_domain_of(dev->parent) ==
+					 dev->parent;
+	}
+	d->dev = dev;
+	d->eval = true;
+	list_add_tail(&d->node, &egpu_tb_devs);
+
+	ev.tb = d->name;
+	ev.unique_id = d->unique_id;
+	egpu_event_emit(&ev, "%s %s (%#x:%#x) %s %s",
+			d->vendor_name[0] ? d->vendor_name : "-",
+			d->device_name[0] ? d->device_name : "-",
+			d->vendor, d->device,
+			d->host ? "host router of" : "below",
+			d->parent ? d->parent->name :
+			dev_name(dev->parent));
+	return 0;
+}
+
+/* The record's device is gone (unplugged or detached). Locked. */
+static void egpu_tb_gone(struct egpu_tb_dev *d, const char *why)
+{
+	egpu_tb_event(d, EGPU_EVENT_TB_GONE, 0, why);
+	egpu_tb_pci_gone(d);
+	d->gone = true;
+	d->eval = false;
+	list_del_init(&d->node);
+	put_device(d->dev);
+	d->dev = NULL;
+	egpu_tb_dev_put(d);	/* the list's reference */
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+static void egpu_tb_req_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct egpu_tb_req, ref));
+}
+
+/* EGPU_CMD_TB_AUTHORIZE in the worker. Locked. */
+static int egpu_tb_do_request(struct egpu_tb_req *req)
+{
+	struct egpu_tb_domain_info dom;
+	struct egpu_tb_dev *d;
+	char why[EGPU_TB_REASON_MAX] = "";
+	int ret;
+
+	if (egpu_tb_paused) {
+		scnprintf(req->msg, sizeof(req->msg),
+			  "egpu_gate: the policy is paused (shutdown teardown)");
+		return -EBUSY;
+	}
+	d = egpu_tb_find_locked(req->name);
+	if (!d) {
+		scnprintf(req->msg, sizeof(req->msg),
+			  "egpu_gate: no such Thunderbolt device");
+		return -ENODEV;
+	}
+	if (d->host)
+		return 0;
+	egpu_tb_domain_info(d, &dom);
+	if (!egpu_tb_security_authorizes(dom.security)) {
+		scnprintf(req->msg, sizeof(req->msg),
+			  "egpu_gate: domain security level '%s' has no per-device authorization",
+			  dom.security);
+		return -EOPNOTSUPP;
+	}
+	ret = egpu_tb_read_authorized(d);
+	if (ret > 0)
+		return 0;
+	d->no_reeval = false;
+	ret = egpu_tb_authorize_record(d, !strcmp(dom.security, "secure"),
+				       "authorized by an administrator (netlink)");
+	if (ret) {
+		scnprintf(why, sizeof(why), "egpu_gate: %s", d->reason);
+		strscpy(req->msg, why, sizeof(req->msg));
+	}
+	return ret;
+}
+
+static void egpu_tb_workfn(struct work_struct *work)
+{
+	struct egpu_tb_ev *ev, *tmp;
+	struct egpu_tb_req *req;
+	struct egpu_tb_dev *d;
+	LIST_HEAD(evs);
+	bool reeval, again;
+	unsigned int passes;
+
+	mutex_lock(&egpu_tb_lock);
+	spin_lock(&egpu_tb_evq_lock);
+	list_splice_init(&egpu_tb_evq, &evs);
+	reeval = egpu_tb_reeval;
+	egpu_tb_reeval = false;
+	spin_unlock(&egpu_tb_evq_lock);
+
+	list_for_each_entry_safe(ev, tmp, &evs, node) {
+		list_del(&ev->node);
+		d = egpu_tb_find_dev_locked(ev->dev);
+		if (ev->kind == EGPU_TB_EV_ADD) {
+			if (d || egpu_tb_add_record(ev->dev))
+				put_device(ev->dev);
+		} else if (d) {
+			egpu_tb_gone(d, "unplugged");
+		}
+		kfree(ev);
+	}
+	if (reeval) {
+		list_for_each_entry(d, &egpu_tb_devs, node)
+			if (!d->no_reeval && !d->by_egpu &&
+			    d->decision != EGPU_TB_DECISION_HOST)
+				d->eval = true;
+	}
+	/* Authorizing a parent marks its children, which come later. */
+	for (passes = 0, again = true; again && !egpu_tb_paused && passes < 8;
+	     passes++) {
+		again = false;
+		list_for_each_entry(d, &egpu_tb_devs, node) {
+			if (!d->eval)
+				continue;
+			egpu_tb_evaluate(d);
+			again = true;
+		}
+	}
+
+	for (;;) {
+		spin_lock(&egpu_tb_evq_lock);
+		req = list_first_entry_or_null(&egpu_tb_reqs, struct egpu_tb_req,
+					       node);
+		if (req)
+			list_del_init(&req->node);
+		spin_unlock(&egpu_tb_evq_lock);
+		if (!req)
+			break;
+		req->ret = egpu_tb_do_request(req);
+		complete(&req->done);
+		kref_put(&req->ref, egpu_tb_req_release);
+	}
+	/* children of a device authorized by a request */
+	list_for_each_entry(d, &egpu_tb_devs, node)
+		if (d->eval && !egpu_tb_paused)
+			egpu_tb_evaluate(d);
+	mutex_unlock(&egpu_tb_lock);
+}
+
+int egpu_tb_authorize_by_name(const char *name, struct netlink_ext_ack *extack)
+{
+	struct egpu_tb_req *req;
+	unsigned long left;
+	int ret;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	kref_init(&req->ref);
+	kref_get(&req->ref);	/* the worker's */
+	init_completion(&req->done);
+	strscpy(req->name, name, sizeof(req->name));
+	spin_lock(&egpu_tb_evq_lock);
+	list_add_tail(&req->node, &egpu_tb_reqs);
+	spin_unlock(&egpu_tb_evq_lock);
+	egpu_tb_kick();
+
+	/* The worker may be on other devices first: each write is bounded. */
+	left = wait_for_completion_timeout(&req->done,
+					   msecs_to_jiffies(4 * EGPU_TB_AUTH_TIMEOUT_MS));
+	if (!left) {
+		spin_lock(&egpu_tb_evq_lock);
+		if (!list_empty(&req->node)) {
+			list_del_init(&req->node);
+			kref_put(&req->ref, egpu_tb_req_release); /* worker's */
+		}
+		spin_unlock(&egpu_tb_evq_lock);
+		NL_SET_ERR_MSG(extack, "egpu_gate: authorization timed out");
+		ret = -ETIMEDOUT;
+	} else {
+		ret = req->ret;
+		if (ret == -ENODEV)
+			NL_SET_ERR_MSG(extack, "egpu_gate: no such Thunderbolt device");
+		else if (ret == -EOPNOTSUPP)
+			NL_SET_ERR_MSG(extack,
+				       "egpu_gate: the domain's security level has no per-device authorization");
+		else if (ret == -EBUSY)
+			NL_SET_ERR_MSG(extack,
+				       "egpu_gate: the policy is paused (shutdown teardown)");
+		else if (ret)
+			NL_SET_ERR_MSG(extack,
+				       "egpu_gate: the authorization failed (the kernel log says why)");
+		if (ret && req->msg[0])
+			pr_info("tb authorize %s: %s\n", req->name, req->msg);
+	}
+	kref_put(&req->ref, egpu_tb_req_release);
+	return ret;
+}
+
+void egpu_tb_policy_rules_changed(void)
+{
+	spin_lock(&egpu_tb_evq_lock);
+	egpu_tb_reeval = true;
+	spin_unlock(&egpu_tb_evq_lock);
+	egpu_tb_kick();
+}
+
+int egpu_tb_policy_pause(unsigned int timeout_ms)
+{
+	int ret;
+
+	ret = egpu_tb_lock_timeout(timeout_ms);
+	if (ret)
+		return ret;
+	egpu_tb_paused = true;
+	mutex_unlock(&egpu_tb_lock);
+	return 0;
+}
+
+void egpu_tb_policy_resume(void)
+{
+	mutex_lock(&egpu_tb_lock);
+	egpu_tb_paused = false;
+	mutex_unlock(&egpu_tb_lock);
+	egpu_tb_policy_rules_changed();
+}
+
+void egpu_tb_dev_deauthorized(struct egpu_tb_dev *d)
+{
+	lockdep_assert_held(&egpu_tb_lock);
+	d->by_egpu = false;
+	d->no_reeval = true;
+	d->authorized = 0;
+	egpu_tb_set_decision(d, EGPU_TB_DECISION_DENIED,
+			     "de-authorized by egpu-gate", 0);
+}
+
+/* ---- discovery ---------------------------------------------------------- */
+
+static bool egpu_tb_is_switch(const struct device *dev)
+{
+	return dev->type && dev->type->name &&
+	       !strcmp(dev->type->name, EGPU_TB_SWITCH_TYPE);
+}
+
+static void egpu_tb_queue_ev(enum egpu_tb_ev_kind kind, struct device *dev)
+{
+	struct egpu_tb_ev *ev;
+
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev)
+		return;	/* the allocator logged it; the device is missed */
+	ev->kind = kind;
+	ev->dev = kind == EGPU_TB_EV_ADD ? get_device(dev) : dev;
+	spin_lock(&egpu_tb_evq_lock);
+	list_add_tail(&ev->node, &egpu_tb_evq);
+	spin_unlock(&egpu_tb_evq_lock);
+	egpu_tb_kick();
+}
+
+static int egpu_tb_bus_notify(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	struct device *dev = data;
+
+	if (!egpu_tb_is_switch(dev))
+		return NOTIFY_DONE;
+	if (action == BUS_NOTIFY_ADD_DEVICE)
+		egpu_tb_queue_ev(EGPU_TB_EV_ADD, dev);
+	else if (action == BUS_NOTIFY_DEL_DEVICE)
+		egpu_tb_queue_ev(EGPU_TB_EV_DEL, dev);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block egpu_tb_bus_nb = {
+	.notifier_call = egpu_tb_bus_notify,
+};
+
+static int egpu_tb_enum_one(struct device *dev, void *data)
+{
+	if (egpu_tb_is_switch(dev))
+		egpu_tb_queue_ev(EGPU_TB_EV_ADD, dev);
+	return 0;
+}
+
+static int egpu_tb_find_domain(struct device *dev, void *data)
+{
+	struct device **out = data;
+
+	if (dev->type && dev->type->name &&
+	    !strcmp(dev->type->name, EGPU_TB_DOMAIN_TYPE)) {
+		*out = dev;
+		return 1;
+	}
+	return 0;
+}
+
+static bool egpu_tb_is_nhi(struct device *dev)
+{
+	return dev->driver && dev->driver->name &&
+	       !strcmp(dev->driver->name, EGPU_TB_NHI_DRIVER);
+}
+
+static struct egpu_tb_nhi *egpu_tb_nhi_find(struct pci_dev *pdev)
+{
+	struct egpu_tb_nhi *n;
+
+	list_for_each_entry(n, &egpu_tb_nhis, node)
+		if (n->pdev == pdev)
+			return n;
+	return NULL;
+}
+
+/* @pdev's driver "thunderbolt" is bound; its device lock is held. */
+static void egpu_tb_attach_nhi(struct pci_dev *pdev)
+{
+	struct device *domain = NULL;
+	struct egpu_tb_nhi *n;
+	int ret;
+
+	mutex_lock(&egpu_tb_attach_lock);
+	if (egpu_tb_exiting || egpu_tb_nhi_find(pdev))
+		goto out;
+	device_for_each_child(&pdev->dev, &domain, egpu_tb_find_domain);
+	if (!domain) {
+		pr_warn("thunderbolt NHI %s has no domain device: not attached\n",
+			pci_name(pdev));
+		goto out;
+	}
+	if (egpu_tb_bus && egpu_tb_bus != domain->bus) {
+		pr_warn("thunderbolt NHI %s: domain on another bus: not attached\n",
+			pci_name(pdev));
+		goto out;
+	}
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	if (!n)
+		goto out;
+	if (!egpu_tb_bus) {
+		ret = bus_register_notifier(domain->bus, &egpu_tb_bus_nb);
+		if (ret) {
+			pr_err("cannot register the thunderbolt bus notifier: %d\n",
+			       ret);
+			kfree(n);
+			goto out;
+		}
+		egpu_tb_bus = domain->bus;
+	}
+	n->pdev = pci_dev_get(pdev);
+	list_add_tail(&n->node, &egpu_tb_nhis);
+	pr_info("attached to thunderbolt NHI %s (%s)\n", pci_name(pdev),
+		dev_name(domain));
+	/* devices already present are evaluated like new ones */
+	bus_for_each_dev(egpu_tb_bus, NULL, NULL, egpu_tb_enum_one);
+out:
+	mutex_unlock(&egpu_tb_attach_lock);
+}
+
+static bool egpu_tb_dev_below(const struct device *dev,
+			      const struct device *ancestor)
+{
+	for (; dev; dev = dev->parent)
+		if (dev == ancestor)
+			return true;
+	return false;
+}
+
+/*
+ * Drop everything we hold below @pdev (all NHIs when NULL). Called with
+ * egpu_tb_attach_lock held; takes egpu_tb_lock (waits for the worker's
+ * current step, which is bounded).
+ */
+static void egpu_tb_release_below(struct pci_dev *pdev, const char *why)
+{
+	struct egpu_tb_dev *d, *tmp;
+	struct egpu_tb_ev *ev, *etmp;
+	LIST_HEAD(drop);
+
+	mutex_lock(&egpu_tb_lock);
+	spin_lock(&egpu_tb_evq_lock);
+	list_for_each_entry_safe(ev, etmp, &egpu_tb_evq, node)
+		if (!pdev || ev->kind == EGPU_TB_EV_DEL ||
+		    egpu_tb_dev_below(ev->dev, &pdev->dev))
+			list_move_tail(&ev->node, &drop);
+	spin_unlock(&egpu_tb_evq_lock);
+	list_for_each_entry_safe(ev, etmp, &drop, node) {
+		/* a DEL of a record below is handled as gone just below */
+		if (ev->kind == EGPU_TB_EV_ADD) {
+			put_device(ev->dev);
+		} else {
+			d = egpu_tb_find_dev_locked(ev->dev);
+			if (d)
+				egpu_tb_gone(d, "unplugged");
+		}
+		list_del(&ev->node);
+		kfree(ev);
+	}
+	/* children before parents: walk backwards */
+	list_for_each_entry_safe_reverse(d, tmp, &egpu_tb_devs, node)
+		if (!pdev || egpu_tb_dev_below(d->dev, &pdev->dev))
+			egpu_tb_gone(d, why);
+	mutex_unlock(&egpu_tb_lock);
+}
+
+/* @pdev starts unbinding from "thunderbolt"; its device lock is held. */
+static void egpu_tb_detach_nhi(struct pci_dev *pdev)
+{
+	struct egpu_tb_nhi *n;
+
+	mutex_lock(&egpu_tb_attach_lock);
+	n = egpu_tb_nhi_find(pdev);
+	if (!n)
+		goto out;
+	list_del(&n->node);
+	if (list_empty(&egpu_tb_nhis) && egpu_tb_bus) {
+		bus_unregister_notifier(egpu_tb_bus, &egpu_tb_bus_nb);
+		egpu_tb_bus = NULL;
+	}
+	egpu_tb_release_below(list_empty(&egpu_tb_nhis) ? NULL : pdev,
+			      "thunderbolt driver unbound");
+	pr_info("detached from thunderbolt NHI %s\n", pci_name(pdev));
+	pci_dev_put(n->pdev);
+	kfree(n);
+out:
+	mutex_unlock(&egpu_tb_attach_lock);
+}
+
+static int egpu_tb_pci_notify(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	struct device *dev = data;
+
+	/* Both run with dev's device lock held: dev->driver is stable. */
+	if (action == BUS_NOTIFY_BOUND_DRIVER && egpu_tb_is_nhi(dev))
+		egpu_tb_attach_nhi(to_pci_dev(dev));
+	else if (action == BUS_NOTIFY_UNBIND_DRIVER && egpu_tb_is_nhi(dev))
+		egpu_tb_detach_nhi(to_pci_dev(dev));
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block egpu_tb_pci_nb = {
+	.notifier_call = egpu_tb_pci_notify,
+};
+
+static int egpu_tb_scan_one(struct device *dev, void *data)
+{
+	device_lock(dev);
+	if (egpu_tb_is_nhi(dev))
+		egpu_tb_attach_nhi(to_pci_dev(dev));
+	device_unlock(dev);
+	return 0;
+}
+
+/* ---- netlink (genl.c) ------------------------------------------------- */
+
+int egpu_tb_fill_dev(struct sk_buff *skb, const struct egpu_tb_dev *d)
+{
+	struct nlattr *nest;
+
+	lockdep_assert_held(&egpu_tb_lock);
+	nest = nla_nest_start(skb, EGPU_A_TB);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, EGPU_A_TB_NAME, d->name) ||
+	    nla_put_u32(skb, EGPU_A_TB_DOMAIN, d->domain) ||
+	    (d->parent && nla_put_string(skb, EGPU_A_TB_PARENT, d->parent->name)) ||
+	    (d->unique_id[0] &&
+	     nla_put_string(skb, EGPU_A_TB_UNIQUE_ID, d->unique_id)) ||
+	    nla_put_u32(skb, EGPU_A_TB_VENDOR, d->vendor) ||
+	    nla_put_u32(skb, EGPU_A_TB_DEVICE, d->device) ||
+	    (d->vendor_name[0] &&
+	     nla_put_string(skb, EGPU_A_TB_VENDOR_NAME, d->vendor_name)) ||
+	    (d->device_name[0] &&
+	     nla_put_string(skb, EGPU_A_TB_DEVICE_NAME, d->device_name)) ||
+	    nla_put_u8(skb, EGPU_A_TB_AUTHORIZED, d->host ? 1 : d->authorized) ||
+	    (d->dom.security[0] &&
+	     nla_put_string(skb, EGPU_A_TB_SECURITY, d->dom.security)) ||
+	    (d->dom.iommu_dma_protection >= 0 &&
+	     nla_put_u8(skb, EGPU_A_TB_IOMMU_PROTECTION,
+			d->dom.iommu_dma_protection)) ||
+	    (d->dom.deauthorization >= 0 &&
+	     nla_put_u8(skb, EGPU_A_TB_DEAUTHORIZATION,
+			d->dom.deauthorization)) ||
+	    (d->rule && nla_put_u32(skb, EGPU_A_TB_RULE_ID, d->rule->id)) ||
+	    nla_put_u8(skb, EGPU_A_TB_DECISION, d->decision) ||
+	    nla_put_string(skb, EGPU_A_TB_REASON, d->reason) ||
+	    (d->by_egpu && nla_put_flag(skb, EGPU_A_TB_BY_EGPU)) ||
+	    egpu_tb_pci_fill(skb, EGPU_A_TB_PCI, d)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* ---- init / exit ---------------------------------------------------------- */
+
+int egpu_tb_init(void)
+{
+	struct file_system_type *sysfs;
+	int ret;
+
+	sysfs = get_fs_type("sysfs");
+	if (!sysfs) {
+		pr_err("tb: no sysfs file system type\n");
+		return -ENODEV;
+	}
+	/* built in: get_fs_type() took no module reference to drop */
+	egpu_tb_mnt = kern_mount(sysfs);
+	if (IS_ERR(egpu_tb_mnt)) {
+		ret = PTR_ERR(egpu_tb_mnt);
+		egpu_tb_mnt = NULL;
+		pr_err("tb: cannot mount sysfs internally: %d\n", ret);
+		return ret;
+	}
+	egpu_tb_wq = alloc_ordered_workqueue("egpu_tb", 0);
+	if (!egpu_tb_wq) {
+		ret = -ENOMEM;
+		goto err_umount;
+	}
+	INIT_WORK(&egpu_tb_work, egpu_tb_workfn);
+	ret = bus_register_notifier(&pci_bus_type, &egpu_tb_pci_nb);
+	if (ret) {
+		pr_err("tb: cannot register the PCI bus notifier: %d\n", ret);
+		goto err_wq;
+	}
+	/* after the notifier: an NHI binding now is seen by one or both */
+	bus_for_each_dev(&pci_bus_type, NULL, NULL, egpu_tb_scan_one);
+	return 0;
+
+err_wq:
+	destroy_workqueue(egpu_tb_wq);
+	egpu_tb_wq = NULL;
+err_umount:
+	kern_unmount(egpu_tb_mnt);
+	egpu_tb_mnt = NULL;
+	return ret;
+}
+
 void egpu_tb_exit(void)
 {
+	struct egpu_tb_nhi *n, *tmp;
+	struct egpu_tb_req *req;
+
+	/* Detach first, while the PCI notifier still sees NHIs unbinding. */
+	mutex_lock(&egpu_tb_attach_lock);
+	egpu_tb_exiting = true;
+	if (egpu_tb_bus) {
+		bus_unregister_notifier(egpu_tb_bus, &egpu_tb_bus_nb);
+		egpu_tb_bus = NULL;
+	}
+	egpu_tb_release_below(NULL, "egpu_gate unloading");
+	list_for_each_entry_safe(n, tmp, &egpu_tb_nhis, node) {
+		list_del(&n->node);
+		pci_dev_put(n->pdev);
+		kfree(n);
+	}
+	mutex_unlock(&egpu_tb_attach_lock);
+	bus_unregister_notifier(&pci_bus_type, &egpu_tb_pci_nb);
+
+	destroy_workqueue(egpu_tb_wq);	/* runs what is queued: no events */
+	egpu_tb_wq = NULL;
+	spin_lock(&egpu_tb_evq_lock);
+	while ((req = list_first_entry_or_null(&egpu_tb_reqs,
+					       struct egpu_tb_req, node))) {
+		list_del_init(&req->node);
+		req->ret = -ENODEV;
+		complete(&req->done);
+		kref_put(&req->ref, egpu_tb_req_release);
+	}
+	spin_unlock(&egpu_tb_evq_lock);
+	egpu_tb_keys_free();
+	kern_unmount(egpu_tb_mnt);
+	egpu_tb_mnt = NULL;
 }
+
+#ifdef EGPU_KUNIT
+#include "tb_test.c"
+#endif

@@ -43,6 +43,7 @@
 
 struct device;
 struct sk_buff;
+struct netlink_ext_ack;
 struct egpu_tb_rule;
 
 #define EGPU_TB_DEV_NAME_MAX	32	/* "65535-fffffffffffff" */
@@ -51,6 +52,13 @@ struct egpu_tb_rule;
 
 /* Bounds of one authorized write (restarts included). */
 #define EGPU_TB_AUTH_TIMEOUT_MS	5000
+
+/* Domain state, read live from the domain's sysfs attributes. */
+struct egpu_tb_domain_info {
+	char security[EGPU_TB_SECURITY_MAX];	/* "user", ... ; "" unknown */
+	int iommu_dma_protection;		/* 0/1, -errno unknown */
+	int deauthorization;			/* 0/1, -errno unknown */
+};
 
 /*
  * One Thunderbolt device. Constant after discovery (readable without the
@@ -88,17 +96,12 @@ struct egpu_tb_dev {
 	 * said when the device was authorized.
 	 */
 	struct egpu_tb_rule *rule;
-	bool by_egpu;			/* authorized or adopted by us: torn
-					 * down at shutdown */
+	/* authorized or adopted by us: torn down at shutdown */
+	bool by_egpu;
 	bool eval;			/* waiting for the worker */
+	bool no_reeval;			/* de-authorized by us: leave alone */
+	struct egpu_tb_domain_info dom;	/* domain state at the last look */
 	void *pci;			/* owned by tb_pci.c (NULL until then) */
-};
-
-/* Domain state, read live from the domain's sysfs attributes. */
-struct egpu_tb_domain_info {
-	char security[EGPU_TB_SECURITY_MAX];	/* "user", ... ; "" unknown */
-	int iommu_dma_protection;		/* 0/1, -errno unknown */
-	int deauthorization;			/* 0/1, -errno unknown */
 };
 
 /* Module init/exit (main.c). */
@@ -171,6 +174,22 @@ void egpu_tb_dev_deauthorized(struct egpu_tb_dev *d);
  */
 int egpu_tb_policy_pause(unsigned int timeout_ms);
 void egpu_tb_policy_resume(void);
+
+/* ---- netlink (genl.c) ------------------------------------------------ */
+
+/* Put one EGPU_A_TB nest for @d (TB_GET dump). Caller holds egpu_tb_lock. */
+int egpu_tb_fill_dev(struct sk_buff *skb, const struct egpu_tb_dev *d);
+
+/*
+ * EGPU_CMD_TB_AUTHORIZE: authorize the device named @name now, in the
+ * policy worker, through the same path as a rule; waits (bounded) for the
+ * result. 0 when authorized or already authorized.
+ */
+int egpu_tb_authorize_by_name(const char *name, struct netlink_ext_ack *extack);
+
+/* EGPU_CMD_TB_KEY_SET: store (64 hex digits) or delete ("") a key. */
+int egpu_tb_key_set(const char *unique_id, const char *hex,
+		    struct netlink_ext_ack *extack);
 
 /* ---- hooks into tb_pci.c ---------------------------------------------- */
 
