@@ -18,6 +18,11 @@ module_param(auto_reset_method, bool, 0644);
 MODULE_PARM_DESC(auto_reset_method,
 		 "Put device_specific first in reset_method of supported GPUs (default: 1)");
 
+static bool reset_leave_d0 = true;
+module_param(reset_leave_d0, bool, 0644);
+MODULE_PARM_DESC(reset_leave_d0,
+		 "After a successful device-specific reset leave the GPU in D0 (1, default) or put it in D3hot as vendor-reset does (0)");
+
 static unsigned int teardown_budget_ms = EGPU_TEARDOWN_BUDGET_DEFAULT_MS;
 
 static int teardown_budget_set(const char *val, const struct kernel_param *kp)
@@ -39,6 +44,11 @@ bool egpu_config_auto_reset_method(void)
 	return READ_ONCE(auto_reset_method);
 }
 
+bool egpu_config_reset_leave_d0(void)
+{
+	return READ_ONCE(reset_leave_d0);
+}
+
 u32 egpu_config_teardown_budget_ms(void)
 {
 	return READ_ONCE(teardown_budget_ms);
@@ -56,6 +66,8 @@ int egpu_config_apply(const struct egpu_config_change *change)
 		WRITE_ONCE(auto_reset_method, change->auto_reset_method);
 	if (change->has_teardown_budget_ms)
 		WRITE_ONCE(teardown_budget_ms, change->teardown_budget_ms);
+	if (change->has_reset_leave_d0)
+		WRITE_ONCE(reset_leave_d0, change->reset_leave_d0);
 	kernel_param_unlock(THIS_MODULE);
 	return 0;
 }

@@ -20,10 +20,14 @@ struct egpu_config_change {
 	bool auto_reset_method;
 	bool has_teardown_budget_ms;
 	u32 teardown_budget_ms;
+	bool has_reset_leave_d0;
+	bool reset_leave_d0;
 };
 
 bool egpu_config_auto_reset_method(void);
 u32 egpu_config_teardown_budget_ms(void);
+/* Leave a GPU in D0 after a successful device-specific reset (else D3hot). */
+bool egpu_config_reset_leave_d0(void);
 
 /*
  * Apply a validated change atomically. Returns 0, or -ERANGE (nothing

@@ -37,6 +37,7 @@ static const struct nla_policy egpu_cfg_policy[EGPU_A_CFG_MAX + 1] = {
 	[EGPU_A_CFG_AUTO_RESET_METHOD] = NLA_POLICY_MAX(NLA_U8, 1),
 	[EGPU_A_CFG_TEARDOWN_BUDGET_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &egpu_budget_range),
+	[EGPU_A_CFG_RESET_LEAVE_D0] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /*
@@ -118,7 +119,9 @@ static int egpu_genl_fill_status(struct sk_buff *skb)
 	if (nla_put_u8(skb, EGPU_A_CFG_AUTO_RESET_METHOD,
 		       egpu_config_auto_reset_method()) ||
 	    nla_put_u32(skb, EGPU_A_CFG_TEARDOWN_BUDGET_MS,
-			egpu_config_teardown_budget_ms())) {
+			egpu_config_teardown_budget_ms()) ||
+	    nla_put_u8(skb, EGPU_A_CFG_RESET_LEAVE_D0,
+		       egpu_config_reset_leave_d0())) {
 		nla_nest_cancel(skb, cfg);
 		return -EMSGSIZE;
 	}
@@ -187,7 +190,12 @@ static int egpu_genl_parse_config(struct nlattr **attrs,
 		change->teardown_budget_ms =
 			nla_get_u32(tb[EGPU_A_CFG_TEARDOWN_BUDGET_MS]);
 	}
-	if (!change->has_auto_reset_method && !change->has_teardown_budget_ms) {
+	if (tb[EGPU_A_CFG_RESET_LEAVE_D0]) {
+		change->has_reset_leave_d0 = true;
+		change->reset_leave_d0 = nla_get_u8(tb[EGPU_A_CFG_RESET_LEAVE_D0]);
+	}
+	if (!change->has_auto_reset_method && !change->has_teardown_budget_ms &&
+	    !change->has_reset_leave_d0) {
 		NL_SET_ERR_MSG_ATTR(extack, attrs[EGPU_A_CONFIG],
 				    "egpu_gate: EGPU_A_CONFIG holds no setting");
 		return -EINVAL;

@@ -46,6 +46,8 @@ static void egpu_test_save_config(struct kunit *test)
 	saved->auto_reset_method = egpu_config_auto_reset_method();
 	saved->has_teardown_budget_ms = true;
 	saved->teardown_budget_ms = egpu_config_teardown_budget_ms();
+	saved->has_reset_leave_d0 = true;
+	saved->reset_leave_d0 = egpu_config_reset_leave_d0();
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, egpu_test_restore_config, saved));
 }
 
@@ -95,6 +97,9 @@ static void egpu_test_status_reply(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]);
 	KUNIT_EXPECT_EQ(test, nla_get_u32(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]),
 			egpu_config_teardown_budget_ms());
+	KUNIT_ASSERT_NOT_NULL(test, cfg[EGPU_A_CFG_RESET_LEAVE_D0]);
+	KUNIT_EXPECT_EQ(test, nla_get_u8(cfg[EGPU_A_CFG_RESET_LEAVE_D0]),
+			(u8)egpu_config_reset_leave_d0());
 }
 
 /* The reply must fit the buffer GET_STATUS allocates for it. */
@@ -113,12 +118,14 @@ static void egpu_test_set_config_applies(struct kunit *test)
 	struct egpu_config_change change;
 	struct sk_buff *skb = egpu_test_skb(test);
 	bool flipped = !egpu_config_auto_reset_method();
+	bool d0_flipped = !egpu_config_reset_leave_d0();
 
 	egpu_test_save_config(test);
 	nest = nla_nest_start(skb, EGPU_A_CONFIG);
 	KUNIT_ASSERT_NOT_NULL(test, nest);
 	KUNIT_ASSERT_EQ(test, 0, nla_put_u8(skb, EGPU_A_CFG_AUTO_RESET_METHOD, flipped));
 	KUNIT_ASSERT_EQ(test, 0, nla_put_u32(skb, EGPU_A_CFG_TEARDOWN_BUDGET_MS, 1234));
+	KUNIT_ASSERT_EQ(test, 0, nla_put_u8(skb, EGPU_A_CFG_RESET_LEAVE_D0, d0_flipped));
 	nla_nest_end(skb, nest);
 
 	KUNIT_ASSERT_EQ(test, 0, egpu_test_parse_request(skb, tb, &extack));
@@ -126,6 +133,7 @@ static void egpu_test_set_config_applies(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, egpu_config_apply(&change));
 	KUNIT_EXPECT_EQ(test, egpu_config_auto_reset_method(), flipped);
 	KUNIT_EXPECT_EQ(test, egpu_config_teardown_budget_ms(), 1234U);
+	KUNIT_EXPECT_EQ(test, egpu_config_reset_leave_d0(), d0_flipped);
 }
 
 static void egpu_test_set_config_one_setting(struct kunit *test)
@@ -146,6 +154,7 @@ static void egpu_test_set_config_one_setting(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, egpu_test_parse_request(skb, tb, &extack));
 	KUNIT_ASSERT_EQ(test, 0, egpu_genl_parse_config(tb, &change, &extack));
 	KUNIT_EXPECT_FALSE(test, change.has_auto_reset_method);
+	KUNIT_EXPECT_FALSE(test, change.has_reset_leave_d0);
 	KUNIT_ASSERT_EQ(test, 0, egpu_config_apply(&change));
 	KUNIT_EXPECT_EQ(test, egpu_config_auto_reset_method(), before);
 	KUNIT_EXPECT_EQ(test, egpu_config_teardown_budget_ms(),

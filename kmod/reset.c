@@ -56,11 +56,6 @@
 #include "hook.h"
 #include "reset.h"
 
-static bool reset_leave_d0 = true;
-module_param(reset_leave_d0, bool, 0644);
-MODULE_PARM_DESC(reset_leave_d0,
-		 "After a successful device-specific reset leave the GPU in D0 (1, default) or put it in D3hot as vendor-reset does (0)");
-
 /* Built-in families (amd_*.c, declared in amd_families.h); NULL-terminated. */
 static const struct egpu_reset_family *const egpu_builtin_families[] = {
 	&egpu_family_vega10,
@@ -350,7 +345,7 @@ static int egpu_reset_locked(struct egpu_rdev *rdev,
 	}
 	while (n--)
 		egpu_fn_restore(&snap[n]);
-	if (!ret && !READ_ONCE(reset_leave_d0)) {
+	if (!ret && !egpu_config_reset_leave_d0()) {
 		/* Not an error of the reset: the device is reset, just not asleep. */
 		pm = pci_set_power_state(pdev, PCI_D3hot);
 		if (pm)

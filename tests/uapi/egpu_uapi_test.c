@@ -246,7 +246,7 @@ static int set_cfg_raw(int fd, uint16_t type, const void *data, uint16_t len, st
 	return transact(fd, &m, r) ? -errno : r->err;
 }
 
-static int set_cfg(int fd, int autoreset, long budget, struct reply *r)
+static int set_cfg(int fd, int autoreset, long budget, int leave_d0, struct reply *r)
 {
 	struct msg m;
 	struct nlattr *n;
@@ -263,6 +263,11 @@ static int set_cfg(int fd, int autoreset, long budget, struct reply *r)
 
 		msg_put(&m, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &v, 4);
 	}
+	if (leave_d0 >= 0) {
+		uint8_t v = leave_d0;
+
+		msg_put(&m, EGPU_A_CFG_RESET_LEAVE_D0, &v, 1);
+	}
 	nest_end(&m, n);
 	return transact(fd, &m, r) ? -errno : r->err;
 }
@@ -273,6 +278,7 @@ struct status {
 	uint32_t api;
 	int autoreset;
 	long budget;
+	int leave_d0;
 };
 
 static int get_status(int fd, struct status *s)
@@ -282,7 +288,7 @@ static int get_status(int fd, struct status *s)
 	int err = do_simple(fd, EGPU_CMD_GET_STATUS, &r);
 
 	memset(s, 0, sizeof(*s));
-	s->autoreset = s->budget = -1;
+	s->autoreset = s->budget = s->leave_d0 = -1;
 	if (err)
 		return err;
 	if (!r.got_data)
@@ -304,6 +310,9 @@ static int get_status(int fd, struct status *s)
 		a = find_attr(attr_data(cfg), cfg->nla_len - NLA_HDRLEN, EGPU_A_CFG_TEARDOWN_BUDGET_MS);
 		if (a)
 			s->budget = *(uint32_t *)attr_data(a);
+		a = find_attr(attr_data(cfg), cfg->nla_len - NLA_HDRLEN, EGPU_A_CFG_RESET_LEAVE_D0);
+		if (a)
+			s->leave_d0 = *(uint8_t *)attr_data(a);
 	}
 	return 0;
 }
@@ -363,7 +372,7 @@ static int child_result(enum child_mode mode, uint8_t cmd)
 			_exit(err < 0 ? -err : 0);
 		}
 		if (cmd == EGPU_CMD_SET_CONFIG)
-			err = set_cfg(fd, -1, 4321, &r);
+			err = set_cfg(fd, -1, 4321, -1, &r);
 		else
 			err = do_simple(fd, cmd, &r);
 		_exit(err < 0 ? -err : 0);
@@ -390,6 +399,7 @@ int main(void)
 	int fd, err;
 	uint64_t u64v = 1000;
 	uint32_t u32v;
+	uint8_t u8v;
 	long budget0;
 
 	printf("TAP version 13\n");
@@ -410,9 +420,10 @@ int main(void)
 	tap(s.api == EGPU_GATE_GENL_VERSION, "GET_STATUS api version %u", s.api);
 	tap(s.features & EGPU_FEATURE_GENL, "GET_STATUS features 0x%llx include GENL",
 	    (unsigned long long)s.features);
-	tap(s.autoreset == read_param("auto_reset_method") && s.budget == read_param("teardown_budget_ms"),
-	    "GET_STATUS config matches module parameters (auto_reset_method %d, budget %ld)",
-	    s.autoreset, s.budget);
+	tap(s.autoreset == read_param("auto_reset_method") && s.budget == read_param("teardown_budget_ms") &&
+	    s.leave_d0 == read_param("reset_leave_d0"),
+	    "GET_STATUS config matches module parameters (auto_reset_method %d, budget %ld, reset_leave_d0 %d)",
+	    s.autoreset, s.budget, s.leave_d0);
 
 	err = do_simple(fd, EGPU_CMD_MAX + 1, &r);
 	tap(err == -EOPNOTSUPP, "unknown command %d -> EOPNOTSUPP (got %d)", EGPU_CMD_MAX + 1, err);
@@ -439,6 +450,9 @@ int main(void)
 	u32v = 1;
 	err = set_cfg_raw(fd, EGPU_A_CFG_AUTO_RESET_METHOD, &u32v, 4, &r);
 	tap(err == -EINVAL, "u8 attribute sent as u32 -> EINVAL (got %d, \"%s\")", err, r.extack);
+	u8v = 2;
+	err = set_cfg_raw(fd, EGPU_A_CFG_RESET_LEAVE_D0, &u8v, 1, &r);
+	tap(err == -ERANGE, "reset_leave_d0 = 2 -> ERANGE (got %d, \"%s\")", err, r.extack);
 	err = set_cfg_raw(fd, EGPU_A_CFG_TEARDOWN_BUDGET_MS, &u32v, 2, &r);
 	tap(err == -EINVAL, "truncated u32 attribute (2 bytes) -> EINVAL (got %d, \"%s\")", err, r.extack);
 	u32v = EGPU_TEARDOWN_BUDGET_MAX_MS + 1;
@@ -468,18 +482,21 @@ int main(void)
 
 	get_status(fd, &before);
 	budget0 = before.budget;
-	err = set_cfg(fd, !before.autoreset, EGPU_TEARDOWN_BUDGET_MAX_MS + 1, &r);
+	err = set_cfg(fd, !before.autoreset, EGPU_TEARDOWN_BUDGET_MAX_MS + 1, !before.leave_d0, &r);
 	get_status(fd, &s);
-	tap(err == -ERANGE && s.autoreset == before.autoreset && s.budget == budget0,
+	tap(err == -ERANGE && s.autoreset == before.autoreset && s.budget == budget0 &&
+	    s.leave_d0 == before.leave_d0,
 	    "SET_CONFIG with one bad value applies nothing (got %d)", err);
 
-	err = set_cfg(fd, !before.autoreset, 1234, &r);
+	err = set_cfg(fd, !before.autoreset, 1234, !before.leave_d0, &r);
 	get_status(fd, &s);
-	tap(err == 0 && s.autoreset == !before.autoreset && s.budget == 1234,
-	    "SET_CONFIG applies both settings (got %d)", err);
-	tap(read_param("auto_reset_method") == s.autoreset && read_param("teardown_budget_ms") == 1234,
+	tap(err == 0 && s.autoreset == !before.autoreset && s.budget == 1234 &&
+	    s.leave_d0 == !before.leave_d0,
+	    "SET_CONFIG applies all three settings (got %d)", err);
+	tap(read_param("auto_reset_method") == s.autoreset && read_param("teardown_budget_ms") == 1234 &&
+	    read_param("reset_leave_d0") == s.leave_d0,
 	    "module parameters show the new settings");
-	err = set_cfg(fd, before.autoreset, budget0, &r);
+	err = set_cfg(fd, before.autoreset, budget0, before.leave_d0, &r);
 	tap(err == 0, "SET_CONFIG restores the previous settings (got %d)", err);
 
 	check_refused(AS_NOBODY, "unprivileged user", EGPU_CMD_GET_STATUS, "GET_STATUS");

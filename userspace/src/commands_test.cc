@@ -41,7 +41,8 @@ TEST(StatusCommand, PrintsAlignedText) {
             "features:              genl, ftrace_hook\n"
             "config:\n"
             "  auto_reset_method:   1\n"
-            "  teardown_budget_ms:  5000\n");
+            "  teardown_budget_ms:  5000\n"
+            "  reset_leave_d0:      1\n");
 }
 
 TEST(StatusCommand, MissingOptionalAttributesAreNotReported) {
@@ -69,6 +70,7 @@ TEST(StatusCommand, UnknownFeatureBitsAreHexAndApiMismatchIsShown) {
   EXPECT_THAT(r.out, HasSubstr("features:              genl, 0x10000000008\n"));
   EXPECT_THAT(r.out, HasSubstr("  auto_reset_method:   0\n"));
   EXPECT_THAT(r.out, HasSubstr("  teardown_budget_ms:  (not reported)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  reset_leave_d0:      (not reported)\n"));
 }
 
 TEST(StatusCommand, NoFeatures) {
@@ -97,7 +99,8 @@ TEST(StatusCommand, Json) {
               "  \"feature_bits\": 3,\n"
               "  \"config\": {\n"
               "    \"auto_reset_method\": 1,\n"
-              "    \"teardown_budget_ms\": 5000\n"
+              "    \"teardown_budget_ms\": 5000,\n"
+              "    \"reset_leave_d0\": 1\n"
               "  }\n"
               "}\n");
   }

@@ -15,6 +15,7 @@ namespace egpuctl {
 struct Config {
   std::optional<uint8_t> autoResetMethod{};    // EGPU_A_CFG_AUTO_RESET_METHOD
   std::optional<uint32_t> teardownBudgetMs{};  // EGPU_A_CFG_TEARDOWN_BUDGET_MS
+  std::optional<uint8_t> resetLeaveD0{};       // EGPU_A_CFG_RESET_LEAVE_D0
   bool operator==(const Config&) const = default;
 };
 
@@ -33,7 +34,8 @@ struct Status {
 struct ConfigChange {
   std::optional<uint8_t> autoResetMethod{};
   std::optional<uint32_t> teardownBudgetMs{};
-  bool empty() const { return !autoResetMethod && !teardownBudgetMs; }
+  std::optional<uint8_t> resetLeaveD0{};
+  bool empty() const { return !autoResetMethod && !teardownBudgetMs && !resetLeaveD0; }
   bool operator==(const ConfigChange&) const = default;
 };
 

@@ -62,7 +62,7 @@ inline Status sample_status() {
   s.kernelRelease = "6.1.0-27-amd64";
   s.apiVersion = EGPU_GATE_GENL_VERSION;
   s.features = EGPU_FEATURE_GENL | EGPU_FEATURE_FTRACE_HOOK;
-  s.config = Config{.autoResetMethod = 1, .teardownBudgetMs = 5000};
+  s.config = Config{.autoResetMethod = 1, .teardownBudgetMs = 5000, .resetLeaveD0 = 1};
   return s;
 }
 

@@ -31,6 +31,7 @@ const char* cfg_attr_name(int type) {
   switch (type) {
     case EGPU_A_CFG_AUTO_RESET_METHOD: return "EGPU_A_CFG_AUTO_RESET_METHOD";
     case EGPU_A_CFG_TEARDOWN_BUDGET_MS: return "EGPU_A_CFG_TEARDOWN_BUDGET_MS";
+    case EGPU_A_CFG_RESET_LEAVE_D0: return "EGPU_A_CFG_RESET_LEAVE_D0";
     default: return "attribute";
   }
 }
@@ -67,6 +68,8 @@ Config decode_config(const nlattr* nest) {
     c.autoResetMethod = get_uint<uint8_t>(a, cfg_attr_name(EGPU_A_CFG_AUTO_RESET_METHOD));
   if (const nlattr* a = tb[EGPU_A_CFG_TEARDOWN_BUDGET_MS])
     c.teardownBudgetMs = get_uint<uint32_t>(a, cfg_attr_name(EGPU_A_CFG_TEARDOWN_BUDGET_MS));
+  if (const nlattr* a = tb[EGPU_A_CFG_RESET_LEAVE_D0])
+    c.resetLeaveD0 = get_uint<uint8_t>(a, cfg_attr_name(EGPU_A_CFG_RESET_LEAVE_D0));
   return c;
 }
 
@@ -170,6 +173,8 @@ Bytes encode_config_change(const ConfigChange& change) {
     ok = nla_put_u8(msg.get(), EGPU_A_CFG_AUTO_RESET_METHOD, *change.autoResetMethod) == 0;
   if (ok && change.teardownBudgetMs)
     ok = nla_put_u32(msg.get(), EGPU_A_CFG_TEARDOWN_BUDGET_MS, *change.teardownBudgetMs) == 0;
+  if (ok && change.resetLeaveD0)
+    ok = nla_put_u8(msg.get(), EGPU_A_CFG_RESET_LEAVE_D0, *change.resetLeaveD0) == 0;
   if (ok) ok = nla_nest_end(msg.get(), nest) == 0;
   if (!ok) throw local_error("set config", "cannot build the netlink message");
   // The kernel's strict validation wants NLA_F_NESTED; not every libnl

@@ -59,7 +59,9 @@ Attrs full_reply() {
       .u64(EGPU_A_FEATURES, EGPU_FEATURE_GENL | EGPU_FEATURE_KUNIT | (1ULL << 5))
       .u32(EGPU_A_API_VERSION, EGPU_GATE_GENL_VERSION)
       .nest(EGPU_A_CONFIG, [](Attrs& c) {
-        c.u8(EGPU_A_CFG_AUTO_RESET_METHOD, 1).u32(EGPU_A_CFG_TEARDOWN_BUDGET_MS, 5000);
+        c.u8(EGPU_A_CFG_AUTO_RESET_METHOD, 1)
+            .u32(EGPU_A_CFG_TEARDOWN_BUDGET_MS, 5000)
+            .u8(EGPU_A_CFG_RESET_LEAVE_D0, 0);
       });
   return a;
 }
@@ -84,6 +86,7 @@ TEST(DecodeStatus, FullReply) {
   ASSERT_TRUE(s.config);
   EXPECT_EQ(s.config->autoResetMethod, 1);
   EXPECT_EQ(s.config->teardownBudgetMs, 5000u);
+  EXPECT_EQ(s.config->resetLeaveD0, 0);
 }
 
 TEST(DecodeStatus, FromAttributeTable) {
@@ -112,6 +115,7 @@ TEST(DecodeStatus, EmptyAndPartialConfigNest) {
   const Status s = decode_status(a.bytes());
   ASSERT_TRUE(s.config);
   EXPECT_FALSE(s.config->autoResetMethod);
+  EXPECT_FALSE(s.config->resetLeaveD0);
   EXPECT_EQ(s.config->teardownBudgetMs, 100u);
 }
 
@@ -139,6 +143,12 @@ TEST(DecodeStatus, WrongSizesAreRejected) {
   });
   EXPECT_THAT(decode_error(c.bytes()),
               HasSubstr("EGPU_A_CFG_AUTO_RESET_METHOD has 4 bytes, expected 1"));
+  Attrs e;
+  e.str(EGPU_A_VERSION, "0.1.0").u32(EGPU_A_API_VERSION, 1).nest(EGPU_A_CONFIG, [](Attrs& n) {
+    n.u32(EGPU_A_CFG_RESET_LEAVE_D0, 1);
+  });
+  EXPECT_THAT(decode_error(e.bytes()),
+              HasSubstr("EGPU_A_CFG_RESET_LEAVE_D0 has 4 bytes, expected 1"));
   Attrs d;
   d.raw(EGPU_A_VERSION, "", 0).u32(EGPU_A_API_VERSION, 1);
   EXPECT_THAT(decode_error(d.bytes()), HasSubstr("EGPU_A_VERSION is empty"));
@@ -223,6 +233,19 @@ TEST(EncodeConfigChange, OnlyWhatIsSet) {
   ASSERT_EQ(nla_parse_nested(cfg, EGPU_A_CFG_MAX, const_cast<nlattr*>(tb[EGPU_A_CONFIG]), nullptr), 0);
   EXPECT_EQ(cfg[EGPU_A_CFG_AUTO_RESET_METHOD], nullptr);
   EXPECT_EQ(nla_get_u32(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS]), 60000u);
+}
+
+TEST(EncodeConfigChange, ResetLeaveD0) {
+  const Bytes b = encode_config_change({.resetLeaveD0 = 0});
+  const nlattr* tb[EGPU_A_MAX + 1];
+  parse_attrs(b, EGPU_A_MAX, tb, "request");
+  nlattr* cfg[EGPU_A_CFG_MAX + 1];
+  ASSERT_EQ(nla_parse_nested(cfg, EGPU_A_CFG_MAX, const_cast<nlattr*>(tb[EGPU_A_CONFIG]), nullptr), 0);
+  EXPECT_EQ(cfg[EGPU_A_CFG_AUTO_RESET_METHOD], nullptr);
+  EXPECT_EQ(cfg[EGPU_A_CFG_TEARDOWN_BUDGET_MS], nullptr);
+  ASSERT_NE(cfg[EGPU_A_CFG_RESET_LEAVE_D0], nullptr);
+  EXPECT_EQ(nla_len(cfg[EGPU_A_CFG_RESET_LEAVE_D0]), 1);
+  EXPECT_EQ(nla_get_u8(cfg[EGPU_A_CFG_RESET_LEAVE_D0]), 0);
 }
 
 TEST(EncodeConfigChange, EmptyChangeIsAUsageError) {

@@ -79,6 +79,7 @@ void print_status_text(std::ostream& out, const Status& s) {
     t.add("auto_reset_method", c.autoResetMethod ? std::to_string(*c.autoResetMethod) : kNotReported, 1);
     t.add("teardown_budget_ms",
           c.teardownBudgetMs ? std::to_string(*c.teardownBudgetMs) : kNotReported, 1);
+    t.add("reset_leave_d0", c.resetLeaveD0 ? std::to_string(*c.resetLeaveD0) : kNotReported, 1);
   } else {
     t.add("config", kNotReported);
   }
@@ -99,7 +100,8 @@ Json status_json(const Status& s) {
   }
   if (s.config) {
     j["config"] = {{"auto_reset_method", or_null(s.config->autoResetMethod)},
-                   {"teardown_budget_ms", or_null(s.config->teardownBudgetMs)}};
+                   {"teardown_budget_ms", or_null(s.config->teardownBudgetMs)},
+                   {"reset_leave_d0", or_null(s.config->resetLeaveD0)}};
   } else {
     j["config"] = nullptr;
   }

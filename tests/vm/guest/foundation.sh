@@ -10,7 +10,7 @@
 
 KO=${EGPU_KO:-/lib/modules/extra/egpu_gate.ko}
 MOD=/sys/module/egpu_gate
-PARAMS="auto_reset_method teardown_budget_ms"
+PARAMS="auto_reset_method teardown_budget_ms reset_leave_d0"
 EGPUCTL=$(command -v egpuctl)
 UAPI_TEST=/usr/bin/egpu_uapi_test
 
