@@ -55,6 +55,7 @@
 #include "events.h"
 #include "hook.h"
 #include "reset.h"
+#include "uapi/egpu_gate.h"
 
 /* Built-in families (amd_*.c, declared in amd_families.h); NULL-terminated. */
 static const struct egpu_reset_family *const egpu_builtin_families[] = {
@@ -760,37 +761,61 @@ void egpu_reset_unregister_family(const struct egpu_reset_family *family)
 }
 EXPORT_SYMBOL_GPL(egpu_reset_unregister_family);
 
+/*
+ * The one place a run-time ID is added or removed, for EGPU_CMD_GPU_ID_ADD/DEL
+ * and the gpu_ids parameter alike. Registry lock held; @id preallocated.
+ * The caller brings the claims in line (egpu_sync_all()).
+ */
+static void egpu_dyn_id_link(struct egpu_dyn_id *id, struct egpu_family_entry *fe,
+			     u16 vendor, u16 device)
+{
+	id->vendor = vendor;
+	id->device = device;
+	id->fe = fe;
+	list_add_tail(&id->node, &egpu_dyn_ids);
+	pr_info("dynamic ID %04x:%04x added to family %s\n", vendor, device,
+		fe->fam->name);
+}
+
+static void egpu_dyn_id_unlink(struct egpu_dyn_id *id)
+{
+	list_del(&id->node);
+	pr_info("dynamic ID %04x:%04x removed from family %s\n", id->vendor,
+		id->device, id->fe->fam->name);
+	kfree(id);
+}
+
+static struct egpu_dyn_id *egpu_dyn_id_find(u16 vendor, u16 device)
+{
+	struct egpu_dyn_id *id;
+
+	list_for_each_entry(id, &egpu_dyn_ids, node)
+		if (id->vendor == vendor && id->device == device)
+			return id;
+	return NULL;
+}
+
 int egpu_reset_add_id(const char *family, u16 vendor, u16 device)
 {
 	struct egpu_family_entry *fe;
 	struct egpu_dyn_id *id;
 	int ret = 0;
 
+	id = kzalloc(sizeof(*id), GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
 	mutex_lock(&egpu_registry_lock);
 	fe = egpu_family_find(family);
-	if (!fe) {
+	if (!fe)
 		ret = -ENOENT;
-		goto out;
+	else if (egpu_dyn_id_find(vendor, device))
+		ret = -EEXIST;
+	if (ret) {
+		kfree(id);
+	} else {
+		egpu_dyn_id_link(id, fe, vendor, device);
+		egpu_sync_all();
 	}
-	list_for_each_entry(id, &egpu_dyn_ids, node) {
-		if (id->vendor == vendor && id->device == device) {
-			ret = -EEXIST;
-			goto out;
-		}
-	}
-	id = kzalloc(sizeof(*id), GFP_KERNEL);
-	if (!id) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	id->vendor = vendor;
-	id->device = device;
-	id->fe = fe;
-	list_add_tail(&id->node, &egpu_dyn_ids);
-	pr_info("dynamic ID %04x:%04x added to family %s\n", vendor, device,
-		family);
-	egpu_sync_all();
-out:
 	mutex_unlock(&egpu_registry_lock);
 	return ret;
 }
@@ -801,21 +826,230 @@ int egpu_reset_remove_id(const char *family, u16 vendor, u16 device)
 	int ret = -ENOENT;
 
 	mutex_lock(&egpu_registry_lock);
-	list_for_each_entry(id, &egpu_dyn_ids, node) {
-		if (id->vendor == vendor && id->device == device &&
-		    !strcmp(id->fe->fam->name, family)) {
-			list_del(&id->node);
-			kfree(id);
-			pr_info("dynamic ID %04x:%04x removed from family %s\n",
-				vendor, device, family);
-			egpu_sync_all();
-			ret = 0;
-			break;
-		}
+	id = egpu_dyn_id_find(vendor, device);
+	if (id && !strcmp(id->fe->fam->name, family)) {
+		egpu_dyn_id_unlink(id);
+		egpu_sync_all();
+		ret = 0;
 	}
 	mutex_unlock(&egpu_registry_lock);
 	return ret;
 }
+
+/* ---- the gpu_ids module parameter ------------------------------------------ */
+
+/*
+ * gpu_ids=VVVV:DDDD:FAMILY[,VVVV:DDDD:FAMILY...] (hex IDs, 1-4 digits):
+ * the run-time IDs of EGPU_CMD_GPU_ID_ADD as a module parameter, so a
+ * policy (modprobe.d, kernel command line) can name them at boot.
+ * Writing it (at load or in sysfs) makes the list the whole set of run-time
+ * IDs; reading it shows the live set, netlink additions included. A value
+ * is checked whole (syntax, duplicates, family names) before anything
+ * changes: it is applied completely or not at all, and every bad entry is
+ * logged. At load, the value waits until the built-in families are
+ * registered (egpu_reset_init()); a bad value is then logged and ignored
+ * (the module loads, its built-in IDs work); a bad write at run time fails
+ * with -EINVAL (syntax) or -ENOENT (unknown family) and changes nothing.
+ *
+ * Locking: the module core calls set/get under kernel_param_lock(THIS_MODULE);
+ * the registry lock nests inside it, never the other way round.
+ */
+#define EGPU_GPU_IDS_MAX 64
+
+struct egpu_id_spec {
+	u16 vendor, device;
+	char family[EGPU_FAMILY_NAME_MAX + 1];
+};
+
+enum egpu_ids_state { EGPU_IDS_LOADING, EGPU_IDS_LIVE, EGPU_IDS_GONE };
+
+/* Registry lock. */
+static enum egpu_ids_state egpu_ids_state;
+static struct egpu_id_spec *egpu_ids_pending;	/* given at load */
+static int egpu_ids_n_pending;
+
+static bool egpu_parse_id16(const char *s, u16 *out)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= 4 && strspn(s, "0123456789abcdefABCDEF") == len &&
+	       !kstrtou16(s, 16, out);
+}
+
+/*
+ * Parse a gpu_ids value into @specs (room for EGPU_GPU_IDS_MAX). Returns
+ * the number of entries, or -EINVAL after logging every bad entry.
+ */
+static int egpu_gpu_ids_parse(const char *val, struct egpu_id_spec *specs)
+{
+	char *buf, *p, *ent, *v, *d;
+	char shown[48];
+	int n = 0, bad = 0, i;
+
+	buf = kstrdup(val, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	p = strim(buf);
+	while ((ent = strsep(&p, ",")) != NULL) {
+		ent = strim(ent);
+		if (!*ent)
+			continue;
+		strscpy(shown, ent, sizeof(shown));
+		if (n == EGPU_GPU_IDS_MAX) {
+			pr_err("gpu_ids: more than %d entries, from \"%s\" on\n",
+			       EGPU_GPU_IDS_MAX, shown);
+			bad++;
+			break;
+		}
+		v = strsep(&ent, ":");
+		d = strsep(&ent, ":");
+		if (!d || !ent || !egpu_parse_id16(v, &specs[n].vendor) ||
+		    !egpu_parse_id16(d, &specs[n].device) || !*ent ||
+		    strlen(ent) > EGPU_FAMILY_NAME_MAX || strpbrk(ent, ": \t")) {
+			pr_err("gpu_ids: malformed entry \"%s\" (want VVVV:DDDD:family)\n",
+			       shown);
+			bad++;
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			if (specs[i].vendor == specs[n].vendor &&
+			    specs[i].device == specs[n].device)
+				break;
+		if (i < n) {
+			pr_err("gpu_ids: %04x:%04x given twice\n", specs[n].vendor,
+			       specs[n].device);
+			bad++;
+			continue;
+		}
+		strscpy(specs[n].family, ent, sizeof(specs[n].family));
+		n++;
+	}
+	kfree(buf);
+	return bad ? -EINVAL : n;
+}
+
+/*
+ * Make @specs the whole set of run-time IDs, or change nothing. Registry
+ * lock held; the caller runs egpu_sync_all().
+ */
+static int egpu_gpu_ids_apply_locked(const struct egpu_id_spec *specs, int n)
+{
+	struct egpu_family_entry **fes;
+	struct egpu_dyn_id **fresh, *id, *idn;
+	int i, ret = 0;
+
+	fes = kcalloc(max(n, 1), sizeof(*fes), GFP_KERNEL);
+	fresh = kcalloc(max(n, 1), sizeof(*fresh), GFP_KERNEL);
+	if (!fes || !fresh) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		fes[i] = egpu_family_find(specs[i].family);
+		if (!fes[i]) {
+			pr_err("gpu_ids: %04x:%04x: no family \"%s\"\n",
+			       specs[i].vendor, specs[i].device, specs[i].family);
+			ret = -ENOENT;
+		}
+	}
+	for (i = 0; !ret && i < n; i++) {
+		fresh[i] = kzalloc(sizeof(*fresh[i]), GFP_KERNEL);
+		if (!fresh[i])
+			ret = -ENOMEM;
+	}
+	if (ret)
+		goto out;
+
+	/* Nothing can fail from here on. */
+	list_for_each_entry_safe(id, idn, &egpu_dyn_ids, node) {
+		for (i = 0; i < n; i++)
+			if (specs[i].vendor == id->vendor &&
+			    specs[i].device == id->device && fes[i] == id->fe)
+				break;
+		if (i == n)
+			egpu_dyn_id_unlink(id);
+	}
+	for (i = 0; i < n; i++) {
+		if (!egpu_dyn_id_find(specs[i].vendor, specs[i].device)) {
+			egpu_dyn_id_link(fresh[i], fes[i], specs[i].vendor,
+					 specs[i].device);
+			fresh[i] = NULL;
+		}
+	}
+out:
+	for (i = 0; fresh && i < n; i++)
+		kfree(fresh[i]);
+	kfree(fresh);
+	kfree(fes);
+	return ret;
+}
+
+static int egpu_gpu_ids_set(const char *val, const struct kernel_param *kp)
+{
+	struct egpu_id_spec *specs;
+	int n, ret = 0;
+
+	specs = kcalloc(EGPU_GPU_IDS_MAX, sizeof(*specs), GFP_KERNEL);
+	if (!specs)
+		return -ENOMEM;
+	n = egpu_gpu_ids_parse(val, specs);
+
+	mutex_lock(&egpu_registry_lock);
+	switch (egpu_ids_state) {
+	case EGPU_IDS_LOADING:
+		/* Before init: keep it; a bad value must not stop the load. */
+		if (n < 0) {
+			pr_err("gpu_ids ignored: nothing of it is applied\n");
+		} else {
+			kfree(egpu_ids_pending);
+			egpu_ids_pending = specs;
+			egpu_ids_n_pending = n;
+			specs = NULL;
+		}
+		break;
+	case EGPU_IDS_LIVE:
+		ret = n < 0 ? n : egpu_gpu_ids_apply_locked(specs, n);
+		if (!ret)
+			egpu_sync_all();
+		break;
+	default:
+		ret = -ENODEV;	/* unloading */
+	}
+	mutex_unlock(&egpu_registry_lock);
+	kfree(specs);
+	return ret;
+}
+
+static int egpu_gpu_ids_get(char *buf, const struct kernel_param *kp)
+{
+	struct egpu_dyn_id *id;
+	int i, len = 0;
+
+	mutex_lock(&egpu_registry_lock);
+	if (egpu_ids_state == EGPU_IDS_LOADING) {
+		for (i = 0; i < egpu_ids_n_pending; i++)
+			len += scnprintf(buf + len, PAGE_SIZE - len, "%s%04x:%04x:%s",
+					 len ? "," : "", egpu_ids_pending[i].vendor,
+					 egpu_ids_pending[i].device,
+					 egpu_ids_pending[i].family);
+	} else {
+		list_for_each_entry(id, &egpu_dyn_ids, node)
+			len += scnprintf(buf + len, PAGE_SIZE - len, "%s%04x:%04x:%s",
+					 len ? "," : "", id->vendor, id->device,
+					 id->fe->fam->name);
+	}
+	mutex_unlock(&egpu_registry_lock);
+	len += scnprintf(buf + len, PAGE_SIZE - len, "\n");
+	return len;
+}
+
+static const struct kernel_param_ops egpu_gpu_ids_ops = {
+	.set = egpu_gpu_ids_set,
+	.get = egpu_gpu_ids_get,
+};
+module_param_cb(gpu_ids, &egpu_gpu_ids_ops, NULL, 0644);
+MODULE_PARM_DESC(gpu_ids,
+		 "Run-time GPU IDs, VVVV:DDDD:family[,...] (e.g. 1002:6867:vega10); reading shows the live set");
 
 int egpu_reset_iterate_devs(egpu_reset_dev_fn_t fn, void *ctx)
 {
@@ -948,6 +1182,9 @@ static void egpu_reset_free_registry(void)
 
 	mutex_lock(&egpu_registry_lock);
 	egpu_reset_ready = false;
+	egpu_ids_state = EGPU_IDS_GONE;
+	kfree(egpu_ids_pending);
+	egpu_ids_pending = NULL;
 	list_for_each_entry_safe(rdev, rn, &egpu_rdevs, node)
 		egpu_release(rdev, true);
 	list_for_each_entry_safe(id, idn, &egpu_dyn_ids, node) {
@@ -986,6 +1223,12 @@ int egpu_reset_init(void)
 	}
 	mutex_lock(&egpu_registry_lock);
 	egpu_reset_ready = true;
+	if (egpu_ids_pending &&
+	    egpu_gpu_ids_apply_locked(egpu_ids_pending, egpu_ids_n_pending))
+		pr_err("gpu_ids not applied: nothing of it is\n");
+	kfree(egpu_ids_pending);
+	egpu_ids_pending = NULL;
+	egpu_ids_state = EGPU_IDS_LIVE;
 	egpu_sync_all();
 	mutex_unlock(&egpu_registry_lock);
 	return 0;

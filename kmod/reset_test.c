@@ -186,6 +186,62 @@ static void egpu_reset_test_ds_first(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, egpu_method_ds_first(""));
 }
 
+static void egpu_reset_test_gpu_ids_parse(struct kunit *test)
+{
+	struct egpu_id_spec *sp;
+
+	sp = kunit_kcalloc(test, EGPU_GPU_IDS_MAX, sizeof(*sp), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, sp);
+	KUNIT_EXPECT_EQ(test, 0, egpu_gpu_ids_parse("", sp));
+	KUNIT_EXPECT_EQ(test, 0, egpu_gpu_ids_parse(" ,\n", sp));
+	KUNIT_ASSERT_EQ(test, 2, egpu_gpu_ids_parse("1002:6867:vega10, 1002:66A1:vega20\n", sp));
+	KUNIT_EXPECT_EQ(test, 0x1002, sp[0].vendor);
+	KUNIT_EXPECT_EQ(test, 0x6867, sp[0].device);
+	KUNIT_EXPECT_STREQ(test, "vega10", sp[0].family);
+	KUNIT_EXPECT_EQ(test, 0x66a1, sp[1].device);
+	KUNIT_EXPECT_STREQ(test, "vega20", sp[1].family);
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:6867", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:6867:", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:68670:vega10", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("10g2:6867:vega10", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("0x1002:6867:vega10", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:6867:vega10:x", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:6867:a-name-of-16-chars", sp));
+	/* One bad entry spoils the whole value, a duplicate too. */
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_parse("1002:6867:vega10,bad", sp));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			egpu_gpu_ids_parse("1002:6867:vega10,1002:6867:vega20", sp));
+}
+
+/* Apply as a sysfs write does: whole or nothing; the value reads back. */
+static void egpu_reset_test_gpu_ids_apply(struct kunit *test)
+{
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	egpu_test_register(test, &egpu_test_fam_a);
+	KUNIT_ASSERT_EQ(test, 0, egpu_gpu_ids_get(buf, NULL) > 0 ? 0 : -1);
+	KUNIT_ASSERT_STREQ(test, "\n", buf);	/* no run-time IDs in the test kernel */
+	KUNIT_EXPECT_EQ(test, 0, egpu_gpu_ids_set("fffe:0010:kunit-a,fffe:11:kunit-a", NULL));
+	egpu_gpu_ids_get(buf, NULL);
+	KUNIT_EXPECT_STREQ(test, "fffe:0010:kunit-a,fffe:0011:kunit-a\n", buf);
+	/* Unknown family or bad syntax: nothing changes. */
+	KUNIT_EXPECT_EQ(test, -ENOENT, egpu_gpu_ids_set("fffe:0012:kunit-a,fffe:0013:nope", NULL));
+	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_gpu_ids_set("fffe:0012:kunit-a,fffe", NULL));
+	egpu_gpu_ids_get(buf, NULL);
+	KUNIT_EXPECT_STREQ(test, "fffe:0010:kunit-a,fffe:0011:kunit-a\n", buf);
+	/* Netlink additions show; a write replaces the whole set. */
+	KUNIT_EXPECT_EQ(test, 0, egpu_reset_add_id("kunit-a", 0xfffe, 0x0014));
+	egpu_gpu_ids_get(buf, NULL);
+	KUNIT_EXPECT_STREQ(test, "fffe:0010:kunit-a,fffe:0011:kunit-a,fffe:0014:kunit-a\n", buf);
+	KUNIT_EXPECT_EQ(test, 0, egpu_gpu_ids_set("fffe:0011:kunit-a", NULL));
+	egpu_gpu_ids_get(buf, NULL);
+	KUNIT_EXPECT_STREQ(test, "fffe:0011:kunit-a\n", buf);
+	KUNIT_EXPECT_EQ(test, 0, egpu_gpu_ids_set("", NULL));
+	egpu_gpu_ids_get(buf, NULL);
+	KUNIT_EXPECT_STREQ(test, "\n", buf);
+}
+
 static struct kunit_case egpu_reset_test_cases[] = {
 	KUNIT_CASE(egpu_reset_test_invalid_family),
 	KUNIT_CASE(egpu_reset_test_duplicate_name),
@@ -195,6 +251,8 @@ static struct kunit_case egpu_reset_test_cases[] = {
 	KUNIT_CASE(egpu_reset_test_iterate_families),
 	KUNIT_CASE(egpu_reset_test_claims_unknown),
 	KUNIT_CASE(egpu_reset_test_ds_first),
+	KUNIT_CASE(egpu_reset_test_gpu_ids_parse),
+	KUNIT_CASE(egpu_reset_test_gpu_ids_apply),
 	{}
 };
 

@@ -88,6 +88,15 @@
  *             run-time ID (its devices are released).
  *   Errors:   -ENOENT unknown family (DEL: ID not added to that family);
  *             -EEXIST (ADD) the ID was already added.
+ *   The same run-time IDs are the module parameter gpu_ids
+ *   ("VVVV:DDDD:family[,...]", hex, e.g. gpu_ids=1002:6867:vega10), so a
+ *   policy (modprobe.d, kernel command line) can name them at boot; at load
+ *   they are added through the same code path as GPU_ID_ADD.  Reading the
+ *   parameter shows the live set (netlink additions included); writing it
+ *   replaces the set.  A value is checked whole first: a malformed entry,
+ *   a duplicate or an unknown family is logged and nothing of the value is
+ *   applied (a write fails with -EINVAL/-ENOENT; at load the module still
+ *   loads, without the value's IDs).
  *
  * EGPU_CMD_TB_GET (dump only)
  *   request:  no attributes

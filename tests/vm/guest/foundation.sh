@@ -10,7 +10,7 @@
 
 KO=${EGPU_KO:-/lib/modules/extra/egpu_gate.ko}
 MOD=/sys/module/egpu_gate
-PARAMS="auto_reset_method teardown_budget_ms reset_leave_d0"
+PARAMS="auto_reset_method teardown_budget_ms reset_leave_d0 gpu_ids"
 EGPUCTL=$(command -v egpuctl)
 UAPI_TEST=/usr/bin/egpu_uapi_test
 

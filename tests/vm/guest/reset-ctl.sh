@@ -2,7 +2,8 @@
 # egpuctl's gpu commands (EGPU_CMD_GPU_*) against the stand-in family on a
 # hot-plugged edu: list (text, JSON, counters that follow sysfs and netlink
 # resets), reset (also refused while a vfio user holds the device, --force),
-# run-time IDs, and refusal for an unprivileged user.
+# run-time IDs (netlink and the gpu_ids module parameter, at run time and at
+# load), and refusal for an unprivileged user.
 #
 # Needs: --ko egpu_gate.ko --ko egpu_standin.ko --bin egpuctl --bin vfio_reset
 #        --modules "vfio_pci vfio_iommu_type1" (as reset.sh; runs after it:
@@ -220,8 +221,70 @@ else
 	vm_skip "egpuctl gpu reset refused while a vfio user holds the device" "cannot bind E to vfio-pci"
 fi
 
-# --- leave the VM as found ----------------------------------------------------------------
-vm_check "rmmod egpu_standin egpu_gate" sh -c "rmmod egpu_standin && rmmod egpu_gate"
+# --- the gpu_ids module parameter ------------------------------------------------------
+GP=/sys/module/egpu_gate/parameters/gpu_ids
+# ids_is VALUE: the parameter reads VALUE
+ids_is() { [ "$(cat $GP)" = "$1" ]; }
+# first_method: the first word of E's reset_method
+first_method() { cut -d' ' -f1 "$DEV/$E/reset_method"; }
+if echo "1234:11e9:$FAMILY" >$GP 2>/dev/null && ids_is "1234:11e9:$FAMILY"; then
+	vm_pass "gpu_ids written at run time reads back (1234:11e9:$FAMILY)"
+else
+	vm_fail "gpu_ids written at run time reads back" "$(cat $GP)"
+fi
+ctl gpu ids add 1234:11ea $FAMILY
+if [ $rc -eq 0 ] && ids_is "1234:11e9:$FAMILY,1234:11ea:$FAMILY"; then
+	vm_pass "gpu_ids shows an ID added over netlink"
+else
+	vm_fail "gpu_ids shows an ID added over netlink" "exit $rc" "$err" "$(cat $GP)"
+fi
+if ! echo "1234:11eb:$FAMILY,12x4:11ec:$FAMILY" >$GP 2>/dev/null &&
+	! echo "1234:11eb:$FAMILY,1234:11ec:nosuchfamily" >$GP 2>/dev/null &&
+	ids_is "1234:11e9:$FAMILY,1234:11ea:$FAMILY"; then
+	vm_pass "gpu_ids: a malformed entry or unknown family fails the write, nothing applied"
+else
+	vm_fail "gpu_ids: a malformed entry or unknown family fails the write, nothing applied" "$(cat $GP)"
+fi
+if dmesg | grep -q 'gpu_ids: malformed entry "12x4:11ec:standin-edu"' &&
+	dmesg | grep -q 'gpu_ids: 1234:11ec: no family "nosuchfamily"'; then
+	vm_pass "gpu_ids: the bad entries are logged"
+else
+	vm_fail "gpu_ids: the bad entries are logged" "$(dmesg | grep gpu_ids | tail -n 5)"
+fi
+if echo >$GP && ids_is ""; then
+	vm_pass "gpu_ids: an empty write clears the run-time IDs"
+else
+	vm_fail "gpu_ids: an empty write clears the run-time IDs" "$(cat $GP)"
+fi
+vm_check "rmmod egpu_standin egpu_gate (for the gpu_ids load tests)" \
+	sh -c "rmmod egpu_standin && rmmod egpu_gate"
+m0=$(cat "$DEV/$E/reset_method")
+# At load, through the same path: E (1234:11e8) handled by a built-in family.
+# E is never reset here (vega10's sequence on an edu would only fail).
+if insmod $KO/egpu_gate.ko gpu_ids=1234:11e8:vega10,bad-entry 2>/tmp/ins.err &&
+	ids_is "" && [ "$(first_method)" != device_specific ] &&
+	dmesg | grep -q 'gpu_ids: malformed entry "bad-entry"'; then
+	vm_pass "insmod gpu_ids=<one bad entry>: loads, logs it, applies nothing"
+else
+	vm_fail "insmod gpu_ids=<one bad entry>: loads, logs it, applies nothing" \
+		"$(cat /tmp/ins.err)" "$(cat $GP 2>&1)" "$(cat "$DEV/$E/reset_method")"
+fi
+rmmod egpu_gate 2>/dev/null
+if insmod $KO/egpu_gate.ko gpu_ids=1234:11e8:vega10 2>/tmp/ins.err &&
+	ids_is "1234:11e8:vega10" && [ "$(first_method)" = device_specific ] && list &&
+	[ "$(field $E family)" = vega10 ]; then
+	vm_pass "insmod gpu_ids=1234:11e8:vega10: E claimed by vega10 at load, device_specific first"
+else
+	vm_fail "insmod gpu_ids=1234:11e8:vega10: E claimed by vega10 at load, device_specific first" \
+		"$(cat /tmp/ins.err)" "$(cat $GP 2>&1)" "$(cat "$DEV/$E/reset_method")" "$(cat /tmp/gpus.json)"
+fi
+if rmmod egpu_gate && [ "$(cat "$DEV/$E/reset_method")" = "$m0" ]; then
+	vm_pass "rmmod: E's reset_method restored ($m0)"
+else
+	vm_fail "rmmod: E's reset_method restored ($m0)" "$(cat "$DEV/$E/reset_method")"
+fi
+
+# --- leave the VM as found (modules already unloaded above) -------------------------------
 vm_device_del ectl >/dev/null
 if vm_wait $WAIT gone $E; then
 	vm_pass "E unplugged"
