@@ -97,6 +97,8 @@ kchroot_sources() {
 	case $1 in
 	trixie) printf '%s\n' "$m trixie main" "$s trixie-security main" "$m trixie-backports main" ;;
 	sid) printf '%s\n' "$m sid main" ;;
+	# tests/install (package and DKMS tests); no module build uses it
+	bookworm) printf '%s\n' "$m bookworm main" "$s bookworm-security main" "$m bookworm-backports main" ;;
 	*) echo "unknown chroot '$1'" >&2; return 1 ;;
 	esac
 }
