@@ -10,6 +10,12 @@
 #   make check-vm      module + egpuctl + uAPI tests + reset hook in QEMU, KERNELS="..."
 #   make check-tbsim   the simulated Thunderbolt domain (issue-4 test bed) in QEMU
 #                      (stock kernels; KERNELS=kunit for the debug kernel, ~10 min)
+#   make check-install the Debian packages and DKMS in a clean bookworm chroot, the
+#                      initramfs booted in QEMU (INSTALL_KERNEL=bookworm-6.1)
+#   make deb           build/deb/egpu-gate-dkms_*.deb and egpuctl_*.deb (lintian-checked)
+#   make dkms-install  add, build (signed) and install the module with DKMS for the
+#                      running kernel or KVER=, plus load order and initramfs hook
+#   make dkms-uninstall  remove every trace of make dkms-install
 
 EGPU_CACHE ?= /var/cache/egpu-gate
 export EGPU_CACHE
@@ -30,6 +36,12 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 
 .PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm check-tbsim clean
+.PHONY: check-install deb dkms-install dkms-uninstall
+
+# make check-install's kernel (bookworm-6.1 or bookworm-bpo-6.12); KVER= is
+# make dkms-install's (default: the running kernel).
+INSTALL_KERNEL ?= bookworm-6.1
+KVER ?=
 
 all: module egpuctl
 
@@ -51,6 +63,7 @@ check:
 	-@$(MAKE) --no-print-directory check-kunit
 	-@$(MAKE) --no-print-directory check-vm
 	-@$(MAKE) --no-print-directory check-tbsim
+	-@$(MAKE) --no-print-directory check-install
 	@tests/summarize $(RESULTS)
 
 check-unit:
@@ -76,6 +89,19 @@ check-vm:
 check-tbsim:
 	@mkdir -p $(RESULTS)
 	tests/kmod/tbsim/check.sh $(KERNELS)
+
+check-install:
+	@mkdir -p $(RESULTS)
+	tests/install/check-install.sh $(INSTALL_KERNEL)
+
+deb:
+	install/make-deb.sh $(BUILD)/deb
+
+dkms-install:
+	install/dkms.sh install $(KVER)
+
+dkms-uninstall:
+	install/dkms.sh uninstall
 
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)

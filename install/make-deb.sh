@@ -3,7 +3,8 @@
 # egpu-gate-dkms and egpuctl from this tree into OUTDIR (default
 # $EGPU_BUILD/deb, i.e. build/deb) and run lintian on them.
 #
-# The tree (tracked and untracked files, nothing git-ignored) is copied to
+# dkms.conf, debian/, install/, kmod/ and userspace/ (tracked and untracked
+# files, nothing git-ignored) are copied to
 # OUTDIR/stage/egpu-gate-VERSION, debian/changelog is written there with
 # VERSION = dkms.conf's PACKAGE_VERSION (the project's one version), and
 # dpkg-buildpackage -b builds it. Results are cached in
@@ -31,7 +32,9 @@ OUT=$(cd "$OUT" && pwd)
 stage=$OUT/stage/egpu-gate-$VERSION
 rm -rf "$OUT/stage"
 mkdir -p "$stage"
-(cd "$REPO" && git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do
+# only what the packages are built from: a change elsewhere (tests, docs)
+# keeps the cached packages
+(cd "$REPO" && git ls-files -z -co --exclude-standard -- dkms.conf debian install kmod userspace | while IFS= read -r -d '' f; do
 	[ -e "$f" ] && printf '%s\0' "$f"
 done | tar --null -T - -cf -) | tar -C "$stage" -xf -
 
