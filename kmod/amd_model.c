@@ -395,3 +395,19 @@ void egpu_model_expect_parts(struct kunit *test, const struct egpu_amd_model *m,
 	else
 		egpu_model_expect_log(test, m, exp, n);
 }
+
+void egpu_model_bench(struct kunit *test, const struct egpu_amd_model *m,
+		      const char *family, const char *path)
+{
+	unsigned int i, mmio = 0, cfg = 0;
+
+	for (i = 0; i < min_t(unsigned int, m->n_log, EGPU_MODEL_LOG); i++) {
+		if (m->log[i].op == EGPU_MOP_R || m->log[i].op == EGPU_MOP_W)
+			mmio++;
+		else if (m->log[i].op == EGPU_MOP_CR || m->log[i].op == EGPU_MOP_CW)
+			cfg++;
+	}
+	kunit_info(test, "reset_bench: family=%s path=%s ops=%u mmio=%u cfg=%u designed_wait_us=%llu%s\n",
+		   family, path, mmio + cfg, mmio, cfg, m->now_us,
+		   m->n_log > EGPU_MODEL_LOG ? " log_truncated=1" : "");
+}

@@ -141,4 +141,13 @@ void egpu_model_expect_parts(struct kunit *test, const struct egpu_amd_model *m,
 			     const struct egpu_model_part *parts, size_t n_parts,
 			     bool writes_only);
 
+/*
+ * For `make bench` (bench/): print one line per run, no assertion:
+ *   reset_bench: family=F path=P ops=N mmio=N cfg=N designed_wait_us=N
+ * ops: register and config-space accesses of the log; designed_wait_us: the
+ * model's clock, which only the sequence's udelay()/msleep() advance.
+ */
+void egpu_model_bench(struct kunit *test, const struct egpu_amd_model *m,
+		      const char *family, const char *path);
+
 #endif /* EGPU_AMD_MODEL_H */

@@ -128,6 +128,7 @@ static void egpu_navi_test_good(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.smu_state_before, 0x1u);
 	KUNIT_EXPECT_EQ(test, m->resets, 1u);
 	egpu_model_expect_parts(test, m, parts, ARRAY_SIZE(parts), false);
+	egpu_model_bench(test, m, "navi10", "good-mode1");
 }
 
 /* SMU not idle with firmware up: MP1 reset before the messages. */

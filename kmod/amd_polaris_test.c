@@ -195,6 +195,7 @@ static void egpu_pol_test_baco(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->resets, 0u);
 	/* 2 PLL + 6 enter + 4 exit WAITFOR steps of 1 ms, 20 ms, 12 us. */
 	KUNIT_EXPECT_EQ(test, m->now_us, 12000ULL + 20000 + 12);
+	egpu_model_bench(test, m, "polaris", "good-baco");
 }
 
 /* Not PX capable: the config reset, exact access sequence (sheet §3.3 E). */
@@ -227,6 +228,7 @@ static void egpu_pol_test_config_reset(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.method, EGPU_RESET_METHOD_CONFIG);
 	KUNIT_EXPECT_EQ(test, m->resets, 1u);
 	egpu_model_expect_log(test, m, exp, ARRAY_SIZE(exp));
+	egpu_model_bench(test, m, "polaris", "no-baco-config");
 }
 
 /* Config reset, memsize never back: -ETIMEDOUT at 100 us + 100 ms. */

@@ -139,6 +139,7 @@ static void egpu_v10_test_mode1(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->resets, 1u);
 	KUNIT_EXPECT_EQ(test, m->n_smu, 0u);
 	egpu_model_expect_parts(test, m, parts, ARRAY_SIZE(parts), false);
+	egpu_model_bench(test, m, "vega10", "good-mode1");
 }
 
 /* BACO enter + exit writes, vega10_baco.c tables, from BACO_CNTL = 0. */
@@ -221,6 +222,7 @@ static void egpu_v10_test_fallback_psp_not_ready(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, egpu_model_get(m, 0x4F), 0u);
 	/* 100 ms PSP wait, 5 + 20 + 10 ms of table delays, 4 WAITFOR steps. */
 	KUNIT_EXPECT_EQ(test, m->now_us, 100000ULL + 35000 + 4000);
+	egpu_model_bench(test, m, "vega10", "psp-not-ready-baco");
 }
 
 /* PSP ignores the command (no C2PMSG_33 ack): BACO fallback. */

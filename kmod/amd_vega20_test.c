@@ -96,6 +96,7 @@ static void egpu_v20_test_mode1(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.smu_state_before, 0x1u);
 	KUNIT_EXPECT_EQ(test, m->n_smu, 0u);
 	egpu_model_expect_log(test, m, exp, ARRAY_SIZE(exp));
+	egpu_model_bench(test, m, "vega20", "good-mode1");
 }
 
 /* The BACO cycle alone: vega20_baco_set_state(IN) then (OUT). */
