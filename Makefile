@@ -16,6 +16,8 @@
 #   make dkms-install  add, build (signed) and install the module with DKMS for the
 #                      running kernel or KVER=, plus load order and initramfs hook
 #   make dkms-uninstall  remove every trace of make dkms-install
+#   make bench         benchmarks (bench/run.sh): tables on stdout and in build/bench/,
+#                      never asserts a timing; BENCH_KERNEL=, BENCH_PARTS=
 
 EGPU_CACHE ?= /var/cache/egpu-gate
 export EGPU_CACHE
@@ -106,3 +108,8 @@ dkms-uninstall:
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf $(BUILD)
+
+# Not checks: `make bench` prints tables (bench/run.sh).
+.PHONY: bench
+bench:
+	bench/run.sh
