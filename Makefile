@@ -16,6 +16,8 @@
 #   make dkms-install  add, build (signed) and install the module with DKMS for the
 #                      running kernel or KVER=, plus load order and initramfs hook
 #   make dkms-uninstall  remove every trace of make dkms-install
+#   make demo          the first thing to run: the runbook's scenarios on a simulated
+#                      Thunderbolt eGPU and a stand-in GPU in QEMU (DEMO_KERNEL=)
 #   make bench         benchmarks (bench/run.sh): tables on stdout and in build/bench/,
 #                      never asserts a timing; BENCH_KERNEL=, BENCH_PARTS=
 
@@ -109,7 +111,11 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf $(BUILD)
 
-# Not checks: `make bench` prints tables (bench/run.sh).
-.PHONY: bench
+# Not checks: `make demo` tells the story (demo/run.sh), `make bench` prints
+# tables (bench/run.sh).
+.PHONY: demo bench
+demo:
+	demo/run.sh
+
 bench:
 	bench/run.sh
