@@ -8,7 +8,11 @@
  * The thunderbolt bus_type is not exported. We find it through the PCI
  * devices bound to the PCI driver named "thunderbolt" (the NHIs): each
  * NHI's domain device (type "thunderbolt_domain", added in the NHI's
- * probe) is on the thunderbolt bus, so its dev->bus is the bus. A PCI bus
+ * probe) is on the thunderbolt bus, so its dev->bus is the bus. The NHIs
+ * are found by walking the PCI devices and checking dev->driver->name under
+ * each device's lock rather than through driver_find(): driver_find()
+ * returns a driver pointer nothing keeps valid, while a bound driver
+ * cannot go away as long as we hold the device lock. A PCI bus
  * notifier (registered first, at load) attaches an NHI when its driver
  * binds (BUS_NOTIFY_BOUND_DRIVER) and detaches it when it starts
  * unbinding (BUS_NOTIFY_UNBIND_DRIVER, before the driver's remove); at
@@ -862,7 +866,8 @@ static int egpu_tb_authorize_record(struct egpu_tb_dev *d, bool secure,
 			scnprintf(msg, sizeof(msg),
 				  "unplugged during authorization (%d)", ret);
 		else
-			scnprintf(msg, sizeof(msg), "%s: %s", reason, why);
+			scnprintf(msg, sizeof(msg), "authorization failed: %s",
+				  why);
 		egpu_tb_set_decision(d, ret == -ENOKEY ? EGPU_TB_DECISION_DENIED :
 				     EGPU_TB_DECISION_FAILED, msg, ret);
 		return ret;
