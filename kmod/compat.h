@@ -110,4 +110,33 @@ static inline void egpu_pci_reset_iommu_done(struct pci_dev *pdev)
 #endif
 #endif /* EGPU_COMPAT_WANT_PCI */
 
+/*
+ * Formatted extended-ack messages: NL_SET_ERR_MSG_FMT() (6.2+, at most
+ * NETLINK_MAX_FMTMSG_LEN - 1 characters, copied into the extack). Older
+ * kernels only keep a pointer to a static string. egpu_extack_set() sets
+ * @text (any lifetime, truncated to EGPU_EXTACK_FMT_MAX - 1) where the
+ * kernel can, else the static @fixed. Kbuild probe:
+ * EGPU_HAVE_NL_SET_ERR_MSG_FMT.
+ */
+#include <linux/netlink.h>
+
+#ifdef EGPU_HAVE_NL_SET_ERR_MSG_FMT
+#define EGPU_EXTACK_FMT_MAX NETLINK_MAX_FMTMSG_LEN
+
+static inline void egpu_extack_set(struct netlink_ext_ack *extack,
+				   const char *fixed, const char *text)
+{
+	NL_SET_ERR_MSG_FMT(extack, "%.*s", NETLINK_MAX_FMTMSG_LEN - 1, text);
+}
+#else
+#define EGPU_EXTACK_FMT_MAX 0
+
+static inline void egpu_extack_set(struct netlink_ext_ack *extack,
+				   const char *fixed, const char *text)
+{
+	if (extack)
+		extack->_msg = fixed;
+}
+#endif
+
 #endif /* EGPU_COMPAT_H */

@@ -13,31 +13,55 @@
 
 #include "genl.h"
 #include "reset.h"
+#include "tb.h"
+#include "tb_rule.h"
 #include "uapi/egpu_gate.h"
 
 static int __init egpu_gate_init(void)
 {
 	int ret;
 
-	/* Reset core first: netlink commands may reach it once registered. */
+	/*
+	 * Reset core first (the Thunderbolt engine sets reset_method on the
+	 * functions it binds), then the rules (tb_rules given at load), then
+	 * the engine, which evaluates devices against them from its first
+	 * device, and netlink last: its commands may reach all of them.
+	 */
 	ret = egpu_reset_init();
 	if (ret)
 		return ret;	/* egpu_reset_init() logged why */
+	ret = egpu_tb_rules_init();
+	if (ret)
+		goto err_reset;	/* logged */
+	ret = egpu_tb_init();
+	if (ret) {
+		pr_err("cannot start the Thunderbolt policy engine: %d\n", ret);
+		goto err_rules;
+	}
 	ret = egpu_genl_init();
 	if (ret) {
 		pr_err("cannot register generic netlink family %s: %d\n",
 		       EGPU_GATE_GENL_NAME, ret);
-		egpu_reset_exit();
-		return ret;
+		goto err_tb;
 	}
 	pr_info("version %s loaded (features 0x%llx)\n", EGPU_GATE_VERSION,
 		egpu_genl_features());
 	return 0;
+
+err_tb:
+	egpu_tb_exit();
+err_rules:
+	egpu_tb_rules_exit();
+err_reset:
+	egpu_reset_exit();
+	return ret;
 }
 
 static void __exit egpu_gate_exit(void)
 {
 	egpu_genl_exit();
+	egpu_tb_exit();
+	egpu_tb_rules_exit();
 	egpu_reset_exit();
 	pr_info("unloaded\n");
 }

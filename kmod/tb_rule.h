@@ -11,8 +11,16 @@
  * published with RCU: readers (the policy engine matching a device) take
  * rcu_read_lock() and see a whole set, never a half-applied change;
  * writers (parameter store, netlink) build a new set, swap it under
- * egpu_tb_rules_lock and free the old one after a grace period. Hit
+ * egpu_tb_rules_lock and drop the old one after a grace period. Hit
  * counters are atomics in the shared rule objects.
+ *
+ * References: a set holds one reference on each of its rules (add/del
+ * build a new set sharing the unchanged rules, so IDs and hit counts
+ * survive them); the live pointer holds one reference on the set, dropped
+ * after a grace period when the set is replaced; a dump holds its own
+ * reference on the set (egpu_tb_ruleset_get()), so it sees one consistent
+ * set across all its messages; the engine holds a reference on the rule
+ * it matched (egpu_tb_rules_match()), valid after any replace.
  */
 #ifndef EGPU_TB_RULE_H
 #define EGPU_TB_RULE_H
@@ -72,6 +80,7 @@ struct egpu_tb_match_info {
 
 struct egpu_tb_ruleset {
 	struct rcu_head rcu;
+	refcount_t ref;			/* live pointer + snapshots */
 	unsigned int n;
 	struct egpu_tb_rule *rules[];	/* match order */
 };
@@ -85,7 +94,11 @@ struct egpu_tb_ruleset {
 int egpu_tb_rule_parse(const char *text, struct egpu_tb_rule *rule,
 		       struct netlink_ext_ack *extack, char *err, size_t errlen);
 
-/* Canonical text of @rule into buf (see the uAPI); returns its length. */
+/*
+ * Canonical text of @rule into buf (see the uAPI). Returns the length of
+ * the whole text like snprintf() (truncated, NUL-terminated if len is too
+ * small); the text is never longer than EGPU_TB_RULE_TEXT_MAX.
+ */
 int egpu_tb_rule_format(const struct egpu_tb_rule *rule, char *buf,
 			size_t len);
 
@@ -112,8 +125,19 @@ int egpu_tb_rules_add(const char *text, u32 *id,
 int egpu_tb_rules_del(u32 id);
 
 /*
- * Snapshot of the live set for a dump: a reference on the set's rules
- * taken under RCU. Release with egpu_tb_ruleset_put().
+ * Like egpu_tb_rules_add() for a rule already parsed with
+ * egpu_tb_rule_parse() into memory from egpu_tb_rule_alloc(): the call
+ * takes ownership of @rule whatever it returns (netlink formats the
+ * canonical reply from the parsed rule, then hands it over).
+ */
+struct egpu_tb_rule *egpu_tb_rule_alloc(void);
+int egpu_tb_rules_add_rule(struct egpu_tb_rule *rule, u32 *id,
+			   struct netlink_ext_ack *extack);
+
+/*
+ * Snapshot of the live set for a dump: a reference on the set taken under
+ * RCU (the set and its rules stay valid, the live set may move on).
+ * Release with egpu_tb_ruleset_put(). NULL only before init/after exit.
  */
 struct egpu_tb_ruleset *egpu_tb_ruleset_get(void);
 void egpu_tb_ruleset_put(struct egpu_tb_ruleset *set);
