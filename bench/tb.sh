@@ -90,7 +90,7 @@ for key, label, note in steps:
 print("    (runbook column: the scripts' own sleeps are part of what they cost; both sides")
 print("     include the simulated tunnel and the QMP hot-plug of the stand-in GPU)")
 for m in missing:
-    print(f"    egpu-gate column empty: {m}")
+    print(f"    egpu-gate: not measured: {m}")
 rules = []
 try:
     for line in open(kcon, errors="replace"):

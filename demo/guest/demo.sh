@@ -54,11 +54,16 @@ gfield() {
 	egpuctl gpu list --json 2>/dev/null | awk -v k="\"$1\":" '
 		index($0, k) { sub(/^[^:]*: */, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }'
 }
+has_rules() { [ -e /sys/module/egpu_gate/parameters/tb_rules ]; }
+# the module has a Thunderbolt policy: feature bit tb_policy, or its rules
 has_tb_policy() {
 	f=$(dmesg | sed -n 's/.*egpu_gate: version .* loaded (features \(0x[0-9a-f]*\)).*/\1/p' | tail -n 1)
-	[ -n "$f" ] && [ $((f & 8)) -ne 0 ]
+	{ [ -n "$f" ] && [ $((f & 8)) -ne 0 ]; } || has_rules
 }
-has_rules() { [ -e /sys/module/egpu_gate/parameters/tb_rules ]; }
+# how many egpu_gate events of TYPE for the eGPU / the GPU so far
+nev() { dmesg | grep "egpu_gate: event $1" | grep -c -- "$2"; }
+# the policy's last word on the eGPU (decision reason), for messages
+tb_reason() { dmesg | grep -E "egpu_gate: (tb $EGPU:|event tb_[a-z]* tb=$EGPU)" | tail -n 1 | sed 's/^\[[^]]*\] *egpu_gate: //'; }
 
 load_gate() {	# load_gate WHEN: egpu_gate with the policy (if it can take it), the stand-in family
 	# a module without tb_rules ignores it (the kernel logs "unknown parameter")
@@ -72,20 +77,30 @@ unload_gate() { rmmod egpu_standin 2>/dev/null; rmmod egpu_gate 2>/dev/null; }
 # authorize_step SCENARIO [firmware]: wait for egpu-gate to authorize the
 # eGPU (or find it authorized by the boot firmware); else say so and
 # authorize it by hand, as the runbook's udev rule / boot script does
+# (N_AUTH0: tb_authorized events before the scenario's plug or load)
 authorize_step() {
 	w=$WAIT
 	has_tb_policy || w=2	# nothing will authorize it: do not make people wait
 	if vm_wait $w authorized 1; then
-		if [ "${2:-}" != firmware ] && has_tb_policy; then
-			tl "$1: $EGPU authorized by egpu-gate" "$(rule_of tb_authorized)"
-			AUTH_BY=egpu-gate
-		else
+		if [ "${2:-}" = firmware ]; then
 			tl "$1: $EGPU was authorized already (boot firmware)"
 			AUTH_BY=firmware
+		elif [ "$(nev tb_authorized "tb=$EGPU")" -gt "${N_AUTH0:-0}" ]; then
+			tl "$1: $EGPU authorized by egpu-gate" "$(rule_of tb_authorized) $(cat /sys/module/egpu_gate/parameters/tb_rules 2>/dev/null)"
+			AUTH_BY=egpu-gate
+		else
+			tl "$1: $EGPU authorized, but no tb_authorized event from egpu-gate"
+			AUTH_BY=unknown
 		fi
 		vm_pass "$1: $EGPU authorized ($AUTH_BY)"
 	else
-		missing "Thunderbolt authorization (rules): $EGPU stays unauthorized; authorizing by hand as the runbook's scripts do"
+		if has_tb_policy; then
+			tl "$1: egpu-gate did not authorize $EGPU within $w s: $(tb_reason)"
+			vm_fail "$1: egpu-gate authorizes $EGPU" "$(tb_reason)"
+			missing "authorization of $EGPU by the policy in this build ($(tb_reason)); authorizing by hand as the runbook's scripts do"
+		else
+			missing "Thunderbolt authorization (rules): $EGPU stays unauthorized; authorizing by hand as the runbook's scripts do"
+		fi
 		tbsim_write $TB/$EGPU/authorized 1 >/dev/null
 		tl "$1: $EGPU authorized BY HAND (runbook's way; egpu-gate did not)"
 		AUTH_BY="by hand"
@@ -110,9 +125,12 @@ gpu_step() {
 	fi
 	w=10
 	has_tb_policy || w=1
-	if vm_wait $w both_vfio; then
+	if vm_wait $w both_vfio && [ "$(nev pci_bound "")" -gt "${N_BOUND0:-0}" ]; then
 		tl "$1: $G + $A bound to vfio-pci by egpu-gate" "$(rule_of pci_bound)"
 		BIND_BY=egpu-gate
+	elif both_vfio; then
+		tl "$1: $G + $A on vfio-pci, but no pci_bound event from egpu-gate"
+		BIND_BY=unknown
 	else
 		missing "vfio-pci binding by the policy (bind=): binding by hand as the runbook's attach script does"
 		for f in $A $G; do vm_pci_bind_vfio $f >/dev/null 2>&1; done
@@ -163,6 +181,8 @@ unload_gate
 load_gate "hot-plug" || { vm_fail "load egpu_gate"; exit 1; }
 vm_pass "egpu_gate + stand-in family loaded"
 tl "hot-plug: Blackmagic eGPU Pro plugged in ($EGPU, security user)"
+N_AUTH0=$(nev tb_authorized "tb=$EGPU")
+N_BOUND0=$(nev pci_bound "")
 tbsim_ctl preset egpu >/dev/null
 t1=$(vm_uptime)
 authorize_step "hot-plug"
@@ -190,6 +210,8 @@ unload_gate
 tbsim_ctl reset >/dev/null
 vm_wait $WAIT gpu_none || vm_diag "GPU still present after reset"
 tl "boot: eGPU connected, not authorized (security user), egpu_gate not loaded yet"
+N_AUTH0=$(nev tb_authorized "tb=$EGPU")
+N_BOUND0=$(nev pci_bound "")
 tbsim_ctl preset egpu >/dev/null
 t2=$(vm_uptime)
 load_gate "boot" || { vm_fail "load egpu_gate"; exit 1; }
@@ -239,6 +261,8 @@ tl "reboot: boot firmware authorizes the connected eGPU (preset egpu-boot), tunn
 tbsim_ctl preset egpu-boot >/dev/null
 vm_wait $WAIT gpu_two || vm_diag "GPU not back after the reboot"
 t3=$(vm_uptime)
+N_AUTH0=$(nev tb_authorized "tb=$EGPU")
+N_BOUND0=$(nev pci_bound "")
 load_gate "reboot" || { vm_fail "load egpu_gate"; exit 1; }
 authorize_step "reboot" firmware
 if gpu_step "reboot"; then
