@@ -62,6 +62,9 @@ has_tb_policy() {
 }
 # how many egpu_gate events of TYPE for the eGPU / the GPU so far
 nev() { dmesg | grep "egpu_gate: event $1" | grep -c -- "$2"; }
+# printk time (s) of the last event of TYPE matching TEXT: timeline entries
+# about what the module did carry the module's own time
+evtime() { dmesg | grep "egpu_gate: event $1" | grep -- "$2" | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
 # the policy's last word on the eGPU (decision reason), for messages
 tb_reason() { dmesg | grep -E "egpu_gate: (tb $EGPU:|event tb_[a-z]* tb=$EGPU)" | tail -n 1 | sed 's/^\[[^]]*\] *egpu_gate: //'; }
 
@@ -86,7 +89,9 @@ authorize_step() {
 			tl "$1: $EGPU was authorized already (boot firmware)"
 			AUTH_BY=firmware
 		elif [ "$(nev tb_authorized "tb=$EGPU")" -gt "${N_AUTH0:-0}" ]; then
+			TL_AT=$(evtime tb_authorized "tb=$EGPU")
 			tl "$1: $EGPU authorized by egpu-gate" "$(rule_of tb_authorized) $(cat /sys/module/egpu_gate/parameters/tb_rules 2>/dev/null)"
+			TL_AT=
 			AUTH_BY=egpu-gate
 		else
 			tl "$1: $EGPU authorized, but no tb_authorized event from egpu-gate"
@@ -126,7 +131,9 @@ gpu_step() {
 	w=10
 	has_tb_policy || w=1
 	if vm_wait $w both_vfio && [ "$(nev pci_bound "")" -gt "${N_BOUND0:-0}" ]; then
+		TL_AT=$(evtime pci_bound "")
 		tl "$1: $G + $A bound to vfio-pci by egpu-gate" "$(rule_of pci_bound)"
+		TL_AT=
 		BIND_BY=egpu-gate
 	elif both_vfio; then
 		tl "$1: $G + $A on vfio-pci, but no pci_bound event from egpu-gate"
@@ -276,7 +283,6 @@ summary "3 reboot, connected" "$([ "$TD$BIND_BY" = egpu-gateegpu-gate ] && echo 
 tbsim_relay_stop
 for f in $G $A; do vm_pci_unbind $f >/dev/null 2>&1; done
 unload_gate
-say "egpu_gate events of this run (console):"
 dmesg | grep "egpu_gate: event" | sed 's/^/# demo-ev: /'
 say "done in $(vm_elapsed "$T_START") s"
 exit 0
