@@ -70,9 +70,10 @@ tb_reason() { dmesg | grep -E "egpu_gate: (tb $EGPU:|event tb_[a-z]* tb=$EGPU)" 
 
 load_gate() {	# load_gate WHEN: egpu_gate with the policy (if it can take it), the stand-in family
 	# a module without tb_rules ignores it (the kernel logs "unknown parameter")
+	t_load=$(vm_uptime)
 	insmod $KO/egpu_gate.ko "$POLICY" || return 1
 	insmod $KO/egpu_standin.ko || return 1
-	tl "$1: egpu_gate loaded ($(has_tb_policy && echo "Thunderbolt policy on" || echo "no Thunderbolt policy in this build"))" \
+	TL_AT=$t_load tl "$1: egpu_gate loaded ($(has_tb_policy && echo "Thunderbolt policy on" || echo "no Thunderbolt policy in this build"))" \
 		"$(has_rules && echo "tb_rules=$(cat /sys/module/egpu_gate/parameters/tb_rules)")"
 }
 unload_gate() { rmmod egpu_standin 2>/dev/null; rmmod egpu_gate 2>/dev/null; }
