@@ -73,8 +73,10 @@ load_gate() {	# load_gate WHEN: egpu_gate with the policy (if it can take it), t
 	t_load=$(vm_uptime)
 	insmod $KO/egpu_gate.ko "$POLICY" || return 1
 	insmod $KO/egpu_standin.ko || return 1
-	TL_AT=$t_load tl "$1: egpu_gate loaded ($(has_tb_policy && echo "Thunderbolt policy on" || echo "no Thunderbolt policy in this build"))" \
+	TL_AT=$t_load
+	tl "$1: egpu_gate loaded ($(has_tb_policy && echo "Thunderbolt policy on" || echo "no Thunderbolt policy in this build"))" \
 		"$(has_rules && echo "tb_rules=$(cat /sys/module/egpu_gate/parameters/tb_rules)")"
+	TL_AT=
 }
 unload_gate() { rmmod egpu_standin 2>/dev/null; rmmod egpu_gate 2>/dev/null; }
 
