@@ -10,6 +10,7 @@
 #   make check-vm      module + egpuctl + uAPI tests + reset hook in QEMU, KERNELS="..."
 #   make check-tbsim   the simulated Thunderbolt domain (issue-4 test bed) in QEMU
 #                      (stock kernels; KERNELS=kunit for the debug kernel, ~10 min)
+#   make check-tb      Thunderbolt policy scenarios of egpu_gate on tbsim in QEMU
 #   make check-install the Debian packages and DKMS in a clean bookworm chroot, the
 #                      initramfs booted in QEMU (INSTALL_KERNEL=bookworm-6.1)
 #   make deb           build/deb/egpu-gate-dkms_*.deb and egpuctl_*.deb (lintian-checked)
@@ -39,7 +40,7 @@ export KERNELS
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 
-.PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm check-tbsim clean
+.PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm check-tbsim check-tb clean
 .PHONY: check-install deb dkms-install dkms-uninstall
 
 # make check-install's kernel (bookworm-6.1 or bookworm-bpo-6.12); KVER= is
@@ -67,6 +68,7 @@ check:
 	-@$(MAKE) --no-print-directory check-kunit
 	-@$(MAKE) --no-print-directory check-vm
 	-@$(MAKE) --no-print-directory check-tbsim
+	-@$(MAKE) --no-print-directory check-tb
 	-@$(MAKE) --no-print-directory check-install
 	@tests/summarize $(RESULTS)
 
@@ -93,6 +95,10 @@ check-vm:
 check-tbsim:
 	@mkdir -p $(RESULTS)
 	tests/kmod/tbsim/check.sh $(KERNELS)
+
+check-tb:
+	@mkdir -p $(RESULTS)
+	tests/vm/check-tb.sh $(ALL_KERNELS)
 
 check-install:
 	@mkdir -p $(RESULTS)

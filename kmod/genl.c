@@ -18,6 +18,7 @@
 #include <linux/pci.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
+#include <linux/uuid.h>
 #include <net/genetlink.h>
 
 #include "compat.h"
@@ -25,6 +26,7 @@
 #include "events.h"
 #include "genl.h"
 #include "reset.h"
+#include "tb.h"
 #include "uapi/egpu_gate.h"
 
 /* Not const: the policy's range pointer is non-const before 6.5 or so. */
@@ -90,6 +92,7 @@ u64 egpu_genl_features(void)
 #ifdef EGPU_KUNIT
 	features |= EGPU_FEATURE_KUNIT;
 #endif
+	features |= EGPU_FEATURE_TB_POLICY;
 	return features;
 }
 
@@ -456,6 +459,127 @@ static int egpu_genl_gpu_id_del(struct sk_buff *skb, struct genl_info *info)
 	return egpu_genl_gpu_id(skb, info, false);
 }
 
+/* ---- Thunderbolt devices and keys (tb.c) ------------------------------ */
+
+static const struct nla_policy egpu_tb_name_nest_policy[EGPU_A_TB_MAX + 1] = {
+	[EGPU_A_TB_NAME] = { .type = NLA_NUL_STRING,
+			     .len = EGPU_TB_DEV_NAME_MAX - 1 },
+};
+
+static const struct nla_policy egpu_tb_name_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_TB] = NLA_POLICY_NESTED(egpu_tb_name_nest_policy),
+};
+
+static const struct nla_policy egpu_tb_key_nest_policy[EGPU_A_TB_MAX + 1] = {
+	[EGPU_A_TB_UNIQUE_ID] = { .type = NLA_NUL_STRING,
+				  .len = UUID_STRING_LEN },
+	[EGPU_A_TB_KEY] = { .type = NLA_NUL_STRING,
+			    .len = EGPU_TB_KEY_HEX_LEN },
+};
+
+static const struct nla_policy egpu_tb_key_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_TB] = NLA_POLICY_NESTED(egpu_tb_key_nest_policy),
+};
+
+static const struct nla_policy egpu_tb_get_policy[EGPU_A_MAX + 1] = {};
+
+/* Dump: cb->args[0] = records already sent (a snapshot per pass). */
+static int egpu_genl_tb_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct egpu_tb_dev **devs;
+	unsigned int i, n, sent = 0;
+	int ret;
+	void *hdr;
+
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "egpu_gate: CAP_SYS_ADMIN in the initial user namespace required");
+		return -EPERM;
+	}
+	ret = egpu_tb_snapshot(&devs, &n, EGPU_TB_AUTH_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	ret = egpu_tb_lock_timeout(EGPU_TB_AUTH_TIMEOUT_MS);
+	if (ret)
+		goto out;
+	for (i = cb->args[0]; i < n; i++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &egpu_genl_family,
+				  NLM_F_MULTI, EGPU_CMD_TB_GET);
+		if (!hdr)
+			break;
+		if (egpu_tb_fill_dev(skb, devs[i])) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		sent++;
+	}
+	egpu_tb_unlock();
+	if (i < n && !sent)
+		ret = -EMSGSIZE;	/* one record larger than a message */
+	cb->args[0] = i;
+out:
+	egpu_tb_snapshot_put(devs, n);
+	return ret ? ret : skb->len;
+}
+
+/* info->attrs[EGPU_A_TB] parsed with @policy into @tb, or -EINVAL. */
+static int egpu_genl_parse_tb(struct genl_info *info,
+			      const struct nla_policy *policy,
+			      struct nlattr **tb)
+{
+	if (NL_REQ_ATTR_CHECK(info->extack, NULL, info->attrs, EGPU_A_TB)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_TB missing");
+		return -EINVAL;
+	}
+	return nla_parse_nested(tb, EGPU_A_TB_MAX, info->attrs[EGPU_A_TB],
+				policy, info->extack);
+}
+
+static int egpu_genl_tb_authorize(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_TB_MAX + 1];
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_tb(info, egpu_tb_name_nest_policy, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_TB], tb,
+			      EGPU_A_TB_NAME)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_TB_NAME missing");
+		return -EINVAL;
+	}
+	return egpu_tb_authorize_by_name(nla_data(tb[EGPU_A_TB_NAME]),
+					 info->extack);
+}
+
+static int egpu_genl_tb_key_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_TB_MAX + 1];
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_tb(info, egpu_tb_key_nest_policy, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_TB], tb,
+			      EGPU_A_TB_UNIQUE_ID) ||
+	    NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_TB], tb,
+			      EGPU_A_TB_KEY)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: EGPU_A_TB_UNIQUE_ID and EGPU_A_TB_KEY required");
+		return -EINVAL;
+	}
+	return egpu_tb_key_set(nla_data(tb[EGPU_A_TB_UNIQUE_ID]),
+			       nla_data(tb[EGPU_A_TB_KEY]), info->extack);
+}
+
 /* GPU commands: per-command policies (genl_ops, not small ops). */
 static const struct genl_ops egpu_genl_gpu_ops[] = {
 	{
@@ -483,6 +607,27 @@ static const struct genl_ops egpu_genl_gpu_ops[] = {
 		.cmd = EGPU_CMD_GPU_ID_DEL,
 		.doit = egpu_genl_gpu_id_del,
 		.policy = egpu_gpu_id_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_GET,
+		.dumpit = egpu_genl_tb_dump,
+		.policy = egpu_tb_get_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_AUTHORIZE,
+		.doit = egpu_genl_tb_authorize,
+		.policy = egpu_tb_name_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_KEY_SET,
+		.doit = egpu_genl_tb_key_set,
+		.policy = egpu_tb_key_policy,
 		.maxattr = EGPU_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
