@@ -25,12 +25,16 @@ static void egpu_tb_test_rule(struct egpu_tb_rule *r, u32 id)
 	r->action = EGPU_TB_ACTION_AUTHORIZE;
 }
 
-#define EXPECT_DECISION(test, out, want_dec, want_act, substr) do {	\
-	KUNIT_EXPECT_EQ(test, (int)(out).decision, (int)(want_dec));	\
-	KUNIT_EXPECT_EQ(test, (int)(out).act, (int)(want_act));		\
-	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr((out).reason, substr),	\
-				  "reason '%s' lacks '%s'", (out).reason, substr); \
-} while (0)
+static void egpu_tb_expect(struct kunit *test,
+			   const struct egpu_tb_decide_out *out,
+			   enum egpu_tb_decision dec, enum egpu_tb_act act,
+			   const char *substr)
+{
+	KUNIT_EXPECT_EQ(test, (int)out->decision, (int)dec);
+	KUNIT_EXPECT_EQ(test, (int)out->act, (int)act);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(out->reason, substr),
+				  "reason '%s' lacks '%s'", out->reason, substr);
+}
 
 static void egpu_tb_test_host(struct kunit *test)
 {
@@ -41,8 +45,8 @@ static void egpu_tb_test_host(struct kunit *test)
 	in.host = true;
 	in.authorized = 1;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_HOST, EGPU_TB_ACT_NONE,
-			"host router");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_HOST, EGPU_TB_ACT_NONE,
+		       "host router");
 }
 
 static void egpu_tb_test_default_deny(struct kunit *test)
@@ -52,8 +56,8 @@ static void egpu_tb_test_default_deny(struct kunit *test)
 
 	egpu_tb_test_in(&in, NULL);
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_NO_RULE, EGPU_TB_ACT_NONE,
-			"default deny");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_NO_RULE, EGPU_TB_ACT_NONE,
+		       "default deny");
 }
 
 static void egpu_tb_test_no_rule_already(struct kunit *test)
@@ -65,8 +69,8 @@ static void egpu_tb_test_no_rule_already(struct kunit *test)
 	in.authorized = 1;
 	egpu_tb_decide(&in, &out);
 	/* found authorized without a rule: reported, not adopted */
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_NONE,
-			"no rule");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_NONE,
+		       "no rule");
 }
 
 static void egpu_tb_test_ignore(struct kunit *test)
@@ -79,13 +83,13 @@ static void egpu_tb_test_ignore(struct kunit *test)
 	r.action = EGPU_TB_ACTION_IGNORE;
 	egpu_tb_test_in(&in, &r);
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_IGNORED, EGPU_TB_ACT_NONE,
-			"rule 3: action=ignore");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_IGNORED, EGPU_TB_ACT_NONE,
+		       "rule 3: action=ignore");
 	/* ignore wins over "already authorized": never adopted */
 	in.authorized = 1;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_IGNORED, EGPU_TB_ACT_NONE,
-			"action=ignore");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_IGNORED, EGPU_TB_ACT_NONE,
+		       "action=ignore");
 }
 
 static void egpu_tb_test_adopt(struct kunit *test)
@@ -100,12 +104,12 @@ static void egpu_tb_test_adopt(struct kunit *test)
 	/* adopted whatever the domain says now (warm reboot case) */
 	in.iommu_dma_protection = 0;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_ADOPT,
-			"adopted by rule 7");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_ADOPT,
+		       "adopted by rule 7");
 	in.authorized = 2;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_ADOPT,
-			"found authorized (2)");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_ALREADY, EGPU_TB_ACT_ADOPT,
+		       "found authorized (2)");
 }
 
 static void egpu_tb_test_user(struct kunit *test)
@@ -117,8 +121,8 @@ static void egpu_tb_test_user(struct kunit *test)
 	egpu_tb_test_rule(&r, 1);
 	egpu_tb_test_in(&in, &r);
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_AUTHORIZED,
-			EGPU_TB_ACT_AUTHORIZE, "authorized by rule 1");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_AUTHORIZED,
+		       EGPU_TB_ACT_AUTHORIZE, "authorized by rule 1");
 	KUNIT_EXPECT_FALSE(test, out.secure);
 }
 
@@ -137,8 +141,8 @@ static void egpu_tb_test_security_levels(struct kunit *test)
 		egpu_tb_test_in(&in, &r);
 		in.security = levels[i];
 		egpu_tb_decide(&in, &out);
-		EXPECT_DECISION(test, out, EGPU_TB_DECISION_DENIED,
-				EGPU_TB_ACT_NONE, "no per-device authorization");
+		egpu_tb_expect(test, &out, EGPU_TB_DECISION_DENIED,
+			       EGPU_TB_ACT_NONE, "no per-device authorization");
 		KUNIT_EXPECT_NOT_NULL(test, strstr(out.reason, levels[i][0] ?
 						   levels[i] : "unknown"));
 	}
@@ -154,8 +158,8 @@ static void egpu_tb_test_unreadable(struct kunit *test)
 	egpu_tb_test_in(&in, &r);
 	in.authorized = -EIO;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_FAILED, EGPU_TB_ACT_NONE,
-			"cannot read authorized (-5)");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_FAILED, EGPU_TB_ACT_NONE,
+		       "cannot read authorized (-5)");
 }
 
 static void egpu_tb_test_iommu(struct kunit *test)
@@ -169,16 +173,16 @@ static void egpu_tb_test_iommu(struct kunit *test)
 	egpu_tb_test_in(&in, &r);
 	in.iommu_dma_protection = 0;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
-			"iommu_dma_protection=0");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
+		       "iommu_dma_protection=0");
 	in.iommu_dma_protection = -ENOENT;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
-			"unreadable");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
+		       "unreadable");
 	r.iommu_optional = true;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_AUTHORIZED,
-			EGPU_TB_ACT_AUTHORIZE, "authorized by rule 4");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_AUTHORIZED,
+		       EGPU_TB_ACT_AUTHORIZE, "authorized by rule 4");
 	in.iommu_dma_protection = 0;
 	egpu_tb_decide(&in, &out);
 	KUNIT_EXPECT_EQ(test, (int)out.act, (int)EGPU_TB_ACT_AUTHORIZE);
@@ -194,12 +198,12 @@ static void egpu_tb_test_secure(struct kunit *test)
 	egpu_tb_test_in(&in, &r);
 	in.security = "secure";
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
-			"no key stored");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_DENIED, EGPU_TB_ACT_NONE,
+		       "no key stored");
 	in.has_key = true;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_AUTHORIZED,
-			EGPU_TB_ACT_AUTHORIZE, "authorized by rule 5");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_AUTHORIZED,
+		       EGPU_TB_ACT_AUTHORIZE, "authorized by rule 5");
 	KUNIT_EXPECT_TRUE(test, out.secure);
 }
 
@@ -215,19 +219,19 @@ static void egpu_tb_test_parent(struct kunit *test)
 	in.parent_authorized = 0;
 	in.blocker = "0-301";
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_PENDING, EGPU_TB_ACT_NONE,
-			"parent 0-301 not authorized");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_PENDING, EGPU_TB_ACT_NONE,
+		       "parent 0-301 not authorized");
 	KUNIT_EXPECT_NULL(test, strstr(out.reason, "upstream"));
 	/* the topmost unauthorized ancestor is named too */
 	in.blocker = "0-1";
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_PENDING, EGPU_TB_ACT_NONE,
-			"nor 0-1 upstream");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_PENDING, EGPU_TB_ACT_NONE,
+		       "nor 0-1 upstream");
 	/* chain=1: parents first */
 	r.chain = true;
 	egpu_tb_decide(&in, &out);
-	EXPECT_DECISION(test, out, EGPU_TB_DECISION_AUTHORIZED,
-			EGPU_TB_ACT_CHAIN, "after its parents");
+	egpu_tb_expect(test, &out, EGPU_TB_DECISION_AUTHORIZED,
+		       EGPU_TB_ACT_CHAIN, "after its parents");
 	/* an authorized parent does not block */
 	r.chain = false;
 	in.parent_authorized = 1;
