@@ -12,25 +12,30 @@
  * are found by walking the PCI devices and checking dev->driver->name under
  * each device's lock rather than through driver_find(): driver_find()
  * returns a driver pointer nothing keeps valid, while a bound driver
- * cannot go away as long as we hold the device lock. A PCI bus
- * notifier (registered first, at load) attaches an NHI when its driver
- * binds (BUS_NOTIFY_BOUND_DRIVER) and detaches it when it starts
- * unbinding (BUS_NOTIFY_UNBIND_DRIVER, before the driver's remove); at
- * load, NHIs already bound are attached by a scan.
+ * cannot go away as long as we hold the device lock. At load, NHIs already
+ * bound are attached by a scan; later, a PCI bus notifier
+ * (BUS_NOTIFY_BOUND_DRIVER) hands a newly bound NHI to egpu_tb_attach_work,
+ * which attaches it under its device lock (registering a notifier on the
+ * thunderbolt bus takes a lock of the same lockdep class as the PCI
+ * notifier chain, so never from inside that chain).
  *
  * No module reference is taken on thunderbolt.ko (that would make it
  * impossible to unload). Instead, everything we hold that belongs to it
- * is bounded by the NHI binding: the bus notifier is registered while at
- * least one NHI is attached and unregistered when the last one detaches;
- * the get_device() references on its devices (records, queued add events)
- * are dropped at the latest when their NHI detaches. Both happen in the
- * UNBIND_DRIVER notification, with the NHI's device lock held, i.e. while
- * the driver is still bound, so thunderbolt.ko (whose exit unbinds its
- * NHIs before bus_unregister() and before its text goes) is still whole.
- * Attach and detach run under the NHI's device lock (bound driver is
- * stable) and egpu_tb_attach_lock, in this order; our unload detaches
- * everything under egpu_tb_attach_lock first and unregisters the PCI
- * notifier after, so an NHI unbinding meanwhile finds nothing to do.
+ * is bounded by the NHI binding: the thunderbolt bus notifier is
+ * registered while at least one NHI is attached; the get_device()
+ * references on its devices (records, queued add events) are dropped at
+ * the latest when their NHI detaches. An attached NHI carries a devres
+ * action (devm_add_action()) that detaches it when its driver unbinds:
+ * devres actions run in device_release_driver() right after the driver's
+ * remove() (its Thunderbolt devices are gone by then), with the NHI's
+ * device lock held and outside any notifier chain, and before
+ * pci_unregister_driver() returns, i.e. before thunderbolt.ko's exit can
+ * unregister its bus or free its code. Our unload removes the action and
+ * detaches under the same device lock. So unloading either module, in
+ * any order, leaves nothing behind.
+ *
+ * Attach and detach run under the NHI's device lock, then
+ * egpu_tb_attach_lock, then (detach) egpu_tb_lock.
  *
  * Events and the worker
  * ---------------------
@@ -45,12 +50,10 @@
  *
  * Locking order: NHI device lock -> egpu_tb_attach_lock -> egpu_tb_lock
  * -> egpu_tb_evq_lock / egpu_tb_keys_lock. egpu_tb_lock is held across
- * authorized writes, each bounded (EGPU_TB_AUTH_TIMEOUT_MS). Known limit:
- * a detach waits for egpu_tb_lock inside the PCI bus notifier chain; if
- * tb_pci.c's binding (under egpu_tb_lock) needs that chain while a third
- * party waits to register a PCI notifier, the rwsem's writer preference
- * could stall both until the writer gets in (registrations are rare and
- * happen at module load).
+ * authorized writes, each bounded (EGPU_TB_AUTH_TIMEOUT_MS), and across
+ * egpu_tb_pci_authorized() (tb_pci.c binds from its own work, never under
+ * our locks). No lock of ours is taken in a bus notifier callback except
+ * the spinlock of the queues.
  *
  * Authorized writes go through a kernel-internal mount of sysfs
  * (kern_mount()), file_open_root_mnt() and kernel_write(): exactly what a
@@ -1347,7 +1350,13 @@ static struct egpu_tb_nhi *egpu_tb_nhi_find(struct pci_dev *pdev)
 	return NULL;
 }
 
-/* @pdev's driver "thunderbolt" is bound; its device lock is held. */
+static void egpu_tb_nhi_unbound(void *data);
+
+/*
+ * @pdev's driver "thunderbolt" is bound; its device lock is held (no bus
+ * notifier chain is: registering ours on the thunderbolt bus takes a lock
+ * of the same class as the PCI chain's).
+ */
 static void egpu_tb_attach_nhi(struct pci_dev *pdev)
 {
 	struct device *domain = NULL;
@@ -1382,6 +1391,19 @@ static void egpu_tb_attach_nhi(struct pci_dev *pdev)
 		egpu_tb_bus = domain->bus;
 	}
 	n->pdev = pci_dev_get(pdev);
+	/* runs when the driver unbinds, after its remove(), see the top */
+	ret = devm_add_action(&pdev->dev, egpu_tb_nhi_unbound, n);
+	if (ret) {
+		pr_err("thunderbolt NHI %s: cannot watch its unbinding: %d\n",
+		       pci_name(pdev), ret);
+		pci_dev_put(n->pdev);
+		kfree(n);
+		if (list_empty(&egpu_tb_nhis)) {
+			bus_unregister_notifier(egpu_tb_bus, &egpu_tb_bus_nb);
+			egpu_tb_bus = NULL;
+		}
+		goto out;
+	}
 	list_add_tail(&n->node, &egpu_tb_nhis);
 	pr_info("attached to thunderbolt NHI %s (%s)\n", pci_name(pdev),
 		dev_name(domain));
@@ -1437,39 +1459,90 @@ static void egpu_tb_release_below(struct pci_dev *pdev, const char *why)
 	mutex_unlock(&egpu_tb_lock);
 }
 
-/* @pdev starts unbinding from "thunderbolt"; its device lock is held. */
-static void egpu_tb_detach_nhi(struct pci_dev *pdev)
+/*
+ * Detach @n. Called with egpu_tb_attach_lock and the NHI's device lock
+ * held: from its devres action when the driver unbinds (after the
+ * driver's remove(), before thunderbolt.ko can unregister its bus), or
+ * at our unload after the action was removed.
+ */
+static void egpu_tb_detach_locked(struct egpu_tb_nhi *n, const char *why)
 {
-	struct egpu_tb_nhi *n;
-
-	mutex_lock(&egpu_tb_attach_lock);
-	n = egpu_tb_nhi_find(pdev);
-	if (!n)
-		goto out;
+	lockdep_assert_held(&egpu_tb_attach_lock);
 	list_del(&n->node);
 	if (list_empty(&egpu_tb_nhis) && egpu_tb_bus) {
 		bus_unregister_notifier(egpu_tb_bus, &egpu_tb_bus_nb);
 		egpu_tb_bus = NULL;
 	}
-	egpu_tb_release_below(list_empty(&egpu_tb_nhis) ? NULL : pdev,
-			      "thunderbolt driver unbound");
-	pr_info("detached from thunderbolt NHI %s\n", pci_name(pdev));
+	egpu_tb_release_below(list_empty(&egpu_tb_nhis) ? NULL : n->pdev, why);
+	pr_info("detached from thunderbolt NHI %s (%s)\n", pci_name(n->pdev),
+		why);
 	pci_dev_put(n->pdev);
 	kfree(n);
-out:
+}
+
+/* devres action of an attached NHI: its driver is unbinding. */
+static void egpu_tb_nhi_unbound(void *data)
+{
+	mutex_lock(&egpu_tb_attach_lock);
+	egpu_tb_detach_locked(data, "thunderbolt driver unbound");
 	mutex_unlock(&egpu_tb_attach_lock);
 }
 
+/* NHIs whose driver bound, attached by egpu_tb_attach_work (referenced). */
+struct egpu_tb_pending {
+	struct list_head node;
+	struct pci_dev *pdev;
+};
+
+static LIST_HEAD(egpu_tb_pending_nhis);		/* egpu_tb_evq_lock */
+static struct work_struct egpu_tb_attach_work;
+
+static void egpu_tb_attach_workfn(struct work_struct *work)
+{
+	struct egpu_tb_pending *p;
+
+	for (;;) {
+		spin_lock(&egpu_tb_evq_lock);
+		p = list_first_entry_or_null(&egpu_tb_pending_nhis,
+					     struct egpu_tb_pending, node);
+		if (p)
+			list_del(&p->node);
+		spin_unlock(&egpu_tb_evq_lock);
+		if (!p)
+			return;
+		device_lock(&p->pdev->dev);
+		/* still bound? (it may have unbound since) */
+		if (egpu_tb_is_nhi(&p->pdev->dev))
+			egpu_tb_attach_nhi(p->pdev);
+		device_unlock(&p->pdev->dev);
+		pci_dev_put(p->pdev);
+		kfree(p);
+	}
+}
+
+/*
+ * PCI bus notifier: an NHI's driver bound. Attaching registers a notifier
+ * on the thunderbolt bus, which must not happen inside this chain, so it
+ * is handed to egpu_tb_attach_work. Unbinding is seen by the devres
+ * action egpu_tb_attach_nhi() adds.
+ */
 static int egpu_tb_pci_notify(struct notifier_block *nb, unsigned long action,
 			      void *data)
 {
 	struct device *dev = data;
+	struct egpu_tb_pending *p;
 
-	/* Both run with dev's device lock held: dev->driver is stable. */
-	if (action == BUS_NOTIFY_BOUND_DRIVER && egpu_tb_is_nhi(dev))
-		egpu_tb_attach_nhi(to_pci_dev(dev));
-	else if (action == BUS_NOTIFY_UNBIND_DRIVER && egpu_tb_is_nhi(dev))
-		egpu_tb_detach_nhi(to_pci_dev(dev));
+	/* BOUND_DRIVER runs with dev's device lock held: driver stable */
+	if (action != BUS_NOTIFY_BOUND_DRIVER || !egpu_tb_is_nhi(dev))
+		return NOTIFY_DONE;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return NOTIFY_DONE;	/* the allocator logged it */
+	p->pdev = pci_dev_get(to_pci_dev(dev));
+	spin_lock(&egpu_tb_evq_lock);
+	list_add_tail(&p->node, &egpu_tb_pending_nhis);
+	spin_unlock(&egpu_tb_evq_lock);
+	queue_work(egpu_tb_wq, &egpu_tb_attach_work);
 	return NOTIFY_DONE;
 }
 
@@ -1554,6 +1627,7 @@ int egpu_tb_init(void)
 		goto err_umount;
 	}
 	INIT_WORK(&egpu_tb_work, egpu_tb_workfn);
+	INIT_WORK(&egpu_tb_attach_work, egpu_tb_attach_workfn);
 	ret = bus_register_notifier(&pci_bus_type, &egpu_tb_pci_nb);
 	if (ret) {
 		pr_err("tb: cannot register the PCI bus notifier: %d\n", ret);
@@ -1574,24 +1648,51 @@ err_umount:
 
 void egpu_tb_exit(void)
 {
-	struct egpu_tb_nhi *n, *tmp;
 	struct egpu_tb_req *req;
+	struct egpu_tb_nhi *n;
 
-	/* Detach first, while the PCI notifier still sees NHIs unbinding. */
+	struct egpu_tb_pending *p;
+	struct pci_dev *pdev;
+
+	/* No new attachments: notifier gone, pending ones dropped. */
+	bus_unregister_notifier(&pci_bus_type, &egpu_tb_pci_nb);
 	mutex_lock(&egpu_tb_attach_lock);
 	egpu_tb_exiting = true;
-	if (egpu_tb_bus) {
-		bus_unregister_notifier(egpu_tb_bus, &egpu_tb_bus_nb);
-		egpu_tb_bus = NULL;
-	}
-	egpu_tb_release_below(NULL, "egpu_gate unloading");
-	list_for_each_entry_safe(n, tmp, &egpu_tb_nhis, node) {
-		list_del(&n->node);
-		pci_dev_put(n->pdev);
-		kfree(n);
-	}
 	mutex_unlock(&egpu_tb_attach_lock);
-	bus_unregister_notifier(&pci_bus_type, &egpu_tb_pci_nb);
+	cancel_work_sync(&egpu_tb_attach_work);
+	spin_lock(&egpu_tb_evq_lock);
+	while ((p = list_first_entry_or_null(&egpu_tb_pending_nhis,
+					     struct egpu_tb_pending, node))) {
+		list_del(&p->node);
+		pci_dev_put(p->pdev);
+		kfree(p);
+	}
+	spin_unlock(&egpu_tb_evq_lock);
+
+	/*
+	 * Detach each NHI under its device lock (taken before
+	 * egpu_tb_attach_lock, as everywhere), removing its devres action;
+	 * one unbinding meanwhile detaches itself first.
+	 */
+	for (;;) {
+		mutex_lock(&egpu_tb_attach_lock);
+		n = list_first_entry_or_null(&egpu_tb_nhis, struct egpu_tb_nhi,
+					     node);
+		pdev = n ? pci_dev_get(n->pdev) : NULL;
+		mutex_unlock(&egpu_tb_attach_lock);
+		if (!pdev)
+			break;
+		device_lock(&pdev->dev);
+		mutex_lock(&egpu_tb_attach_lock);
+		n = egpu_tb_nhi_find(pdev);
+		if (n) {
+			devm_remove_action(&pdev->dev, egpu_tb_nhi_unbound, n);
+			egpu_tb_detach_locked(n, "egpu_gate unloading");
+		}
+		mutex_unlock(&egpu_tb_attach_lock);
+		device_unlock(&pdev->dev);
+		pci_dev_put(pdev);
+	}
 
 	destroy_workqueue(egpu_tb_wq);	/* runs what is queued: no events */
 	egpu_tb_wq = NULL;

@@ -59,8 +59,10 @@ for id in "$@"; do
 		status=1
 		continue
 	fi
-	if ! log=$("$REPO/tests/kernels/build-module.sh" "$id" "$REPO/tests/kmod/tbsim" "$mod" 2>&1) ||
-		[ ! -f "$mod/tbsim.ko" ]; then
+	# tbsim in its own directory: its Module.symvers must not replace
+	# egpu_gate's, which the stand-in modules link against
+	if ! log=$("$REPO/tests/kernels/build-module.sh" "$id" "$REPO/tests/kmod/tbsim" "$mod/tbsim" 2>&1) ||
+		[ ! -f "$mod/tbsim/tbsim.ko" ]; then
 		not_ok "$tap" "$id: tb: build tbsim W=1 -Werror" "$log"
 		status=1
 		continue
@@ -84,7 +86,7 @@ for id in "$@"; do
 	# shellcheck disable=SC2086
 	python3 "$HERE/vm.py" --kernel "$k/vmlinuz" --modroot "$k/modroot" \
 		--modules "vfio_pci vfio_iommu_type1" \
-		--ko "$mod/egpu_gate.ko" --ko "$mod/tbsim.ko" --ko "$mod/egpu_standin.ko" \
+		--ko "$mod/egpu_gate.ko" --ko "$mod/tbsim/tbsim.ko" --ko "$mod/egpu_standin.ko" \
 		--bin "$UAPI_OUT/egpu_tb_tool" \
 		--file "$conf:/etc/tbsim-test.conf" \
 		--file "$HERE/guest/tbsim-lib.sh:/usr/lib/vm/tbsim-lib.sh" \
