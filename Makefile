@@ -4,6 +4,8 @@
 #   make               build the module (running or newest installed kernel) and egpuctl
 #   make check         everything below; ends with "N passed, N failed"
 #   make check-unit    egpuctl unit tests (GoogleTest)
+#   make check-fuzz    egpuctl fuzz harnesses, 30 s each (FUZZ_SECONDS=)
+#   make fuzz          the same, 10 minutes each
 #   make check-style   checkpatch --strict on the module's sources
 #   make check-build   the module on every kernel of the matrix, W=1 -Werror
 #   make check-kunit   KUnit suites in the debug test kernel (QEMU)
@@ -41,6 +43,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 
 .PHONY: all module egpuctl deps check check-unit check-style check-build check-kunit check-vm check-tbsim check-tb clean
+.PHONY: check-fuzz fuzz
 .PHONY: check-install deb dkms-install dkms-uninstall
 
 # make check-install's kernel (bookworm-6.1 or bookworm-bpo-6.12); KVER= is
@@ -63,6 +66,7 @@ deps:
 check:
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-@$(MAKE) --no-print-directory check-unit
+	-@$(MAKE) --no-print-directory check-fuzz
 	-@$(MAKE) --no-print-directory check-style
 	-@$(MAKE) --no-print-directory check-build
 	-@$(MAKE) --no-print-directory check-kunit
@@ -75,6 +79,14 @@ check:
 check-unit:
 	@mkdir -p $(RESULTS)
 	tests/run-unit.sh
+
+check-fuzz:
+	@mkdir -p $(RESULTS)
+	tests/run-fuzz.sh
+
+fuzz:
+	@mkdir -p $(RESULTS)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/run-fuzz.sh
 
 check-style:
 	@mkdir -p $(RESULTS)

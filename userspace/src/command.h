@@ -18,6 +18,9 @@
 
 namespace egpuctl {
 
+class FileSystem;
+class ProgramRunner;
+
 // What every command may use: output streams, global options and the
 // connection to the module (opened on first use).
 class Context {
@@ -29,6 +32,10 @@ class Context {
   std::ostream& out;
   std::ostream& err;
   bool json = false;  // global --json
+  // Files and programs the policy commands use; null: the real ones (tests
+  // put fakes here).
+  FileSystem* files = nullptr;
+  ProgramRunner* programs = nullptr;
 
   // The module; connects on the first call.  Throws Error.
   Control& control();

@@ -8,6 +8,7 @@
 #include "egpu_gate.h"
 #include "error.h"
 #include "gpu_report.h"
+#include "policy_commands.h"
 #include "status_report.h"
 #include "version.h"
 
@@ -74,6 +75,11 @@ const Command& root_command() {
                                      "its GPUs are released.\n"},
                             }},
                    }},
+              {.name = "tb",
+               .summary = "Thunderbolt devices and the rules that authorize them",
+               .run = nullptr,
+               .subcommands = tb_policy_commands()},
+              policy_command(),
               {.name = "help",
                .summary = "show the help of egpuctl or of a command",
                .run = cmd_help,

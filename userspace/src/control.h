@@ -71,6 +71,27 @@ struct GpuId {
   bool operator==(const GpuId&) const = default;
 };
 
+// One rule of EGPU_CMD_TB_RULE_GET / the reply of TB_RULE_ADD (EGPU_A_RULE).
+struct TbRuleEntry {
+  uint32_t id = 0;                  // EGPU_A_RULE_ID
+  std::string text{};               // EGPU_A_RULE_TEXT, canonical
+  std::optional<uint64_t> hits{};   // EGPU_A_RULE_HITS (dump only)
+  bool operator==(const TbRuleEntry&) const = default;
+};
+
+// What `tb allow/deny` need to know of a Thunderbolt device (from
+// EGPU_CMD_TB_GET); empty members were not reported.
+struct TbDeviceInfo {
+  std::string name{};                        // EGPU_A_TB_NAME, "0-1"
+  std::optional<std::string> parent{};       // EGPU_A_TB_PARENT (name)
+  std::optional<std::string> uniqueId{};     // EGPU_A_TB_UNIQUE_ID
+  std::optional<uint32_t> vendor{}, device{};  // EGPU_A_TB_VENDOR, _DEVICE
+  std::optional<std::string> vendorName{}, deviceName{};
+  std::optional<uint32_t> ruleId{};          // EGPU_A_TB_RULE_ID
+  std::optional<uint8_t> authorized{};       // EGPU_A_TB_AUTHORIZED
+  bool operator==(const TbDeviceInfo&) const = default;
+};
+
 class Control {
  public:
   virtual ~Control() = default;
@@ -83,6 +104,18 @@ class Control {
   // EGPU_CMD_GPU_ID_ADD / EGPU_CMD_GPU_ID_DEL.
   virtual void addGpuId(const GpuId& id) = 0;
   virtual void removeGpuId(const GpuId& id) = 0;
+  // Thunderbolt rules (policy commands): EGPU_CMD_TB_RULE_GET (match
+  // order), TB_RULE_ADD (returns ID and canonical text), TB_RULE_DEL,
+  // TB_RULES_SET (whole set, ";"-separated, "" clears).  Only the module
+  // has rules: a transport without them (sysfs) keeps these defaults, which
+  // throw rules_unavailable().
+  virtual std::vector<TbRuleEntry> tbRules();
+  virtual TbRuleEntry addTbRule(const std::string& text);
+  virtual void deleteTbRule(uint32_t id);
+  virtual void setTbRules(const std::string& text);
+  // The Thunderbolt device `name` ("0-1") from EGPU_CMD_TB_GET; empty when
+  // there is none.  Default: rules_unavailable().
+  virtual std::optional<TbDeviceInfo> tbDevice(const std::string& name);
 };
 
 }  // namespace egpuctl

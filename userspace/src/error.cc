@@ -25,9 +25,11 @@ Error kernel_error(std::string_view what, int errnum, std::string_view extack) {
     return Error(ExitCode::kPermission,
                  "permission denied: egpuctl needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN "
                  "in the initial user namespace)" +
-                     kernel_says);
+                     kernel_says)
+        .with_errnum(errnum);
   }
-  return Error(ExitCode::kFailure, fmt::format("{}: {}{}", what, errno_text(errnum), kernel_says));
+  return Error(ExitCode::kFailure, fmt::format("{}: {}{}", what, errno_text(errnum), kernel_says))
+      .with_errnum(errnum);
 }
 
 Error local_error(std::string_view what, std::string_view detail) {

@@ -26,9 +26,16 @@ class Error : public std::runtime_error {
       : std::runtime_error(message), code_(code) {}
   ExitCode code() const { return code_; }
   int exit_code() const { return static_cast<int>(code_); }
+  // The errno the kernel answered with (kernel_error()), else 0.
+  int errnum() const { return errnum_; }
+  Error& with_errnum(int errnum) {
+    errnum_ = errnum;
+    return *this;
+  }
 
  private:
   ExitCode code_;
+  int errnum_ = 0;
 };
 
 // Factories: the one place that words each kind of error.

@@ -26,7 +26,15 @@ class FakeControl : public Control {
   }
   void setConfig(const ConfigChange& change) override {
     if (error) throw *error;
+    if (config_error) throw *config_error;
     changes.push_back(change);
+    // The live configuration follows (when the status has one).
+    if (status_reply.config) {
+      Config& c = *status_reply.config;
+      if (change.autoResetMethod) c.autoResetMethod = change.autoResetMethod;
+      if (change.teardownBudgetMs) c.teardownBudgetMs = change.teardownBudgetMs;
+      if (change.resetLeaveD0) c.resetLeaveD0 = change.resetLeaveD0;
+    }
   }
 
   std::vector<Gpu> gpus() override {
@@ -39,12 +47,56 @@ class FakeControl : public Control {
   }
   void addGpuId(const GpuId& id) override {
     if (error) throw *error;
+    if (gpu_id_error) throw *gpu_id_error;
     added.push_back(id);
   }
   void removeGpuId(const GpuId& id) override {
     if (error) throw *error;
     removed.push_back(id);
   }
+
+  std::vector<TbRuleEntry> tbRules() override {
+    if (error) throw *error;
+    return rules;
+  }
+  TbRuleEntry addTbRule(const std::string& text) override {
+    if (error) throw *error;
+    rules.push_back(TbRuleEntry{.id = next_rule_id++, .text = text, .hits = 0});
+    return rules.back();
+  }
+  void deleteTbRule(uint32_t id) override {
+    if (error) throw *error;
+    std::erase_if(rules, [&](const TbRuleEntry& r) { return r.id == id; });
+  }
+  void setTbRules(const std::string& text) override {
+    if (error) throw *error;
+    if (rules_set_error) throw *rules_set_error;
+    rule_sets.push_back(text);
+    rules.clear();
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find(';', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start)
+        rules.push_back(
+            TbRuleEntry{.id = next_rule_id++, .text = text.substr(start, end - start), .hits = 0});
+      start = end + 1;
+    }
+  }
+  std::optional<TbDeviceInfo> tbDevice(const std::string& name) override {
+    if (error) throw *error;
+    for (const TbDeviceInfo& d : tb_devices)
+      if (d.name == name) return d;
+    return std::nullopt;
+  }
+
+  // Thunderbolt rules: the live set (setTbRules splits at ';'), every
+  // setTbRules() text, the devices tbDevice() knows.
+  std::vector<TbRuleEntry> rules;
+  std::vector<std::string> rule_sets;
+  std::optional<Error> rules_set_error, config_error, gpu_id_error;
+  std::vector<TbDeviceInfo> tb_devices;
+  uint32_t next_rule_id = 1;
 
   Status status_reply;
   std::vector<Gpu> gpus_reply;
@@ -101,7 +153,9 @@ struct CliRun {
   bool connected = false;  // egpuctl asked for the module
 };
 
-inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nullptr) {
+// `files`, `programs`: fakes for the policy commands (null: the real ones).
+inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nullptr,
+                          FileSystem* files = nullptr, ProgramRunner* programs = nullptr) {
   std::ostringstream out, err;
   CliRun r;
   Context ctx(out, err, [&]() -> std::unique_ptr<Control> {
@@ -116,10 +170,19 @@ inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nul
       void resetGpu(const std::string& b, bool force) override { f.resetGpu(b, force); }
       void addGpuId(const GpuId& id) override { f.addGpuId(id); }
       void removeGpuId(const GpuId& id) override { f.removeGpuId(id); }
+      std::vector<TbRuleEntry> tbRules() override { return f.tbRules(); }
+      TbRuleEntry addTbRule(const std::string& t) override { return f.addTbRule(t); }
+      void deleteTbRule(uint32_t id) override { f.deleteTbRule(id); }
+      void setTbRules(const std::string& t) override { f.setTbRules(t); }
+      std::optional<TbDeviceInfo> tbDevice(const std::string& n) override {
+        return f.tbDevice(n);
+      }
       FakeControl& f;
     };
     return std::make_unique<Forward>(*fake);
   });
+  ctx.files = files;
+  ctx.programs = programs;
   r.rc = egpuctl_main(ctx, args);
   r.out = out.str();
   r.err = err.str();

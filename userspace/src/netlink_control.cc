@@ -4,6 +4,7 @@
 #include "error.h"
 #include "genl_codec.h"
 #include "libnl_transport.h"
+#include "tb_rule_codec.h"
 
 namespace egpuctl {
 
@@ -39,6 +40,38 @@ void NetlinkControl::addGpuId(const GpuId& id) {
 
 void NetlinkControl::removeGpuId(const GpuId& id) {
   transport_->transact(EGPU_CMD_GPU_ID_DEL, encode_gpu_id(id), "remove GPU ID");
+}
+
+std::vector<TbRuleEntry> NetlinkControl::tbRules() {
+  std::vector<TbRuleEntry> rules;
+  for (const Bytes& reply : transport_->dump(EGPU_CMD_TB_RULE_GET, {}, "list Thunderbolt rules"))
+    rules.push_back(decode_tb_rule(reply));
+  return rules;
+}
+
+TbRuleEntry NetlinkControl::addTbRule(const std::string& text) {
+  constexpr const char kWhat[] = "add Thunderbolt rule";
+  std::vector<Bytes> replies =
+      transport_->transact(EGPU_CMD_TB_RULE_ADD, encode_tb_rule_text(text), kWhat);
+  if (replies.size() != 1)
+    throw malformed_reply(kWhat, "expected one reply, got " + std::to_string(replies.size()));
+  return decode_tb_rule(replies.front(), kWhat);
+}
+
+void NetlinkControl::deleteTbRule(uint32_t id) {
+  transport_->transact(EGPU_CMD_TB_RULE_DEL, encode_tb_rule_id(id), "delete Thunderbolt rule");
+}
+
+void NetlinkControl::setTbRules(const std::string& text) {
+  transport_->transact(EGPU_CMD_TB_RULES_SET, encode_tb_rules(text), "set Thunderbolt rules");
+}
+
+std::optional<TbDeviceInfo> NetlinkControl::tbDevice(const std::string& name) {
+  for (const Bytes& reply : transport_->dump(EGPU_CMD_TB_GET, {}, "list Thunderbolt devices")) {
+    TbDeviceInfo d = decode_tb_device_info(reply);
+    if (d.name == name) return d;
+  }
+  return std::nullopt;
 }
 
 std::unique_ptr<Control> make_netlink_control() {

@@ -18,6 +18,11 @@ class NetlinkControl : public Control {
   void resetGpu(const std::string& bdf, bool force) override;
   void addGpuId(const GpuId& id) override;
   void removeGpuId(const GpuId& id) override;
+  std::vector<TbRuleEntry> tbRules() override;
+  TbRuleEntry addTbRule(const std::string& text) override;
+  void deleteTbRule(uint32_t id) override;
+  void setTbRules(const std::string& text) override;
+  std::optional<TbDeviceInfo> tbDevice(const std::string& name) override;
 
  private:
   std::unique_ptr<GenlTransport> transport_;

@@ -1,0 +1,249 @@
+// apply_policy(): the steps against FakeControl and an in-memory file
+// system, and a failure at every step (undo, message).
+#include "policy_apply.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <sstream>
+
+#include "egpu_gate.h"
+#include "fake_control.h"
+#include "fake_files.h"
+#include "policy_toml.h"
+
+namespace egpuctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::FakeControl;
+using testing::FakeFileSystem;
+using testing::FakeRunner;
+
+constexpr char kUuid[] = "d1e2a3b4-0000-0000-0000-000000000001";
+const std::string kConf = "/etc/modprobe.d/egpu-gate.conf";
+const std::string kPolicy = "/etc/egpu-gate/policy.toml";
+
+Status tb_status() {
+  Status s = testing::sample_status();
+  s.features = *s.features | EGPU_FEATURE_TB_POLICY;
+  s.config->resetLeaveD0 = 1;
+  return s;
+}
+
+Policy sample_policy() {
+  Policy p;
+  TbRule r;
+  r.uuid = kUuid;
+  r.bind = {{0x1002, 0x687f}};
+  p.rules = {r};
+  p.gpuIds = {{{0x1002, 0x6863}, "vega10"}};
+  p.teardownBudgetMs = 2000;
+  return p;
+}
+
+class Apply : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    control.status_reply = tb_status();
+    control.setTbRules("id=0001:0002");  // the previous live set
+    control.rule_sets.clear();
+    fs.files[kConf] = "old conf\n";
+    fs.files[kPolicy] = "old policy\n";
+  }
+  void run(const Policy& p, const std::optional<std::string>& text = std::nullopt,
+           ApplyOptions options = {}) {
+    ApplyEnv env{fs, runner, [this]() -> Control& { return control; }, out};
+    apply_policy(env, p, PolicyPaths{}, text, kPolicy, options);
+  }
+  // Runs and returns the error message ("" when it succeeded).
+  std::string fails(const Policy& p, const std::optional<std::string>& text = std::nullopt) {
+    try {
+      run(p, text);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  void expect_previous_state() {
+    EXPECT_EQ(fs.files[kConf], "old conf\n");
+    EXPECT_EQ(fs.files[kPolicy], "old policy\n");
+    ASSERT_EQ(control.rules.size(), 1u);
+    EXPECT_EQ(control.rules[0].text, "id=0001:0002");
+    EXPECT_EQ(control.status_reply.config, tb_status().config);
+  }
+  FakeControl control;
+  FakeFileSystem fs;
+  FakeRunner runner;
+  std::ostringstream out;
+};
+
+TEST_F(Apply, EveryStepInOrder) {
+  run(sample_policy(), "new policy\n");
+  EXPECT_EQ(control.rule_sets,
+            std::vector<std::string>{std::string("uuid=") + kUuid + ",bind=1002:687f"});
+  ASSERT_EQ(control.changes.size(), 1u);
+  EXPECT_EQ(control.changes[0], (ConfigChange{1, 2000, 1}));
+  EXPECT_EQ(control.added, (std::vector<GpuId>{{0x1002, 0x6863, "vega10"}}));
+  EXPECT_EQ(fs.files[kPolicy], "new policy\n");
+  EXPECT_EQ(fs.files[kConf], render_modprobe_conf(sample_policy(), kPolicy));
+  EXPECT_EQ(runner.runs, (std::vector<std::vector<std::string>>{{"update-initramfs", "-u"}}));
+  EXPECT_EQ(out.str(),
+            "[1/6] live: set the Thunderbolt rules (1): done\n"
+            "[2/6] live: set teardown and reset settings: done\n"
+            "[3/6] live: add the GPU IDs (1): done\n"
+            "[4/6] write /etc/egpu-gate/policy.toml: done\n"
+            "[5/6] write /etc/modprobe.d/egpu-gate.conf: done\n"
+            "[6/6] update the initramfs (update-initramfs -u): done\n");
+}
+
+TEST_F(Apply, DefaultsForWhatThePolicyLeavesOut) {
+  run(Policy{});
+  EXPECT_EQ(control.rule_sets, std::vector<std::string>{""});
+  EXPECT_EQ(control.changes[0], (ConfigChange{1, EGPU_TEARDOWN_BUDGET_DEFAULT_MS, 1}));
+}
+
+TEST_F(Apply, ResetLeaveD0OnlyWhenTheModuleKnowsIt) {
+  control.status_reply.config->resetLeaveD0.reset();
+  run(Policy{});
+  EXPECT_EQ(control.changes[0].resetLeaveD0, std::nullopt);
+  Policy p;
+  p.resetLeaveD0 = false;
+  EXPECT_THAT(fails(p), HasSubstr("does not report reset_leave_d0"));
+}
+
+TEST_F(Apply, AnIdAlreadyAddedIsFine) {
+  control.gpu_id_error = kernel_error("add GPU ID", EEXIST);
+  run(sample_policy());
+  EXPECT_THAT(out.str(), HasSubstr("[3/5] live: add the GPU IDs (1): done"));
+}
+
+TEST_F(Apply, NoInitramfs) {
+  ApplyOptions o;
+  o.initramfs = false;
+  run(sample_policy(), std::nullopt, o);
+  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_THAT(out.str(), HasSubstr("note: initramfs not updated (--no-initramfs)"));
+}
+
+TEST_F(Apply, OtherRootNeverRunsUpdateInitramfs) {
+  ApplyEnv env{fs, runner, [this]() -> Control& { return control; }, out};
+  apply_policy(env, sample_policy(), PolicyPaths{"/tmp/tree/"}, std::nullopt, kPolicy, {});
+  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(fs.files.count("/tmp/tree/etc/modprobe.d/egpu-gate.conf"));
+  EXPECT_THAT(out.str(), HasSubstr("--root points at another tree"));
+}
+
+TEST_F(Apply, ModuleNotLoadedWritesTheFilesOnly) {
+  ApplyEnv env{fs, runner, []() -> Control& { throw module_not_loaded(); }, out};
+  apply_policy(env, sample_policy(), PolicyPaths{}, std::nullopt, kPolicy, {});
+  EXPECT_EQ(fs.files[kConf], render_modprobe_conf(sample_policy(), kPolicy));
+  EXPECT_THAT(out.str(), HasSubstr("note: module egpu_gate is not loaded"));
+  ApplyOptions o;
+  o.require_module = true;
+  EXPECT_THROW(apply_policy(env, sample_policy(), PolicyPaths{}, std::nullopt, kPolicy, o), Error);
+}
+
+TEST_F(Apply, ModuleWithoutThunderboltPolicy) {
+  control.status_reply.features = EGPU_FEATURE_GENL;
+  EXPECT_THAT(fails(sample_policy()), HasSubstr("no Thunderbolt policy engine"));
+  expect_previous_state();
+  // Without rules there is nothing it cannot do.
+  Policy p = sample_policy();
+  p.rules.clear();
+  run(p);
+  EXPECT_TRUE(control.rule_sets.empty());
+}
+
+TEST_F(Apply, PermissionDeniedIsNotSkipped) {
+  control.error = kernel_error("get status", EPERM);
+  try {
+    run(sample_policy());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kPermission);
+  }
+}
+
+// --- a failure at every step ----------------------------------------------
+
+TEST_F(Apply, RulesRejected) {
+  control.rules_set_error = kernel_error("set Thunderbolt rules", EINVAL, "bind: bad");
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 1/6 (live: set the Thunderbolt rules (1)) failed: set "
+                             "Thunderbolt rules: Invalid argument (kernel: bind: bad)"));
+  EXPECT_THAT(msg, HasSubstr("in force now: the previous policy, live and in the files "
+                             "(nothing changed)"));
+  control.rules_set_error.reset();
+  expect_previous_state();
+}
+
+TEST_F(Apply, SettingsRejected) {
+  control.config_error = kernel_error("set config", ERANGE);
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 2/6 (live: set teardown and reset settings) failed"));
+  EXPECT_THAT(msg, HasSubstr("undone: set the previous live Thunderbolt rules again"));
+  control.config_error.reset();
+  expect_previous_state();
+}
+
+TEST_F(Apply, GpuIdRejected) {
+  control.gpu_id_error = kernel_error("add GPU ID", ENOENT);
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 3/6 (live: add the GPU IDs (1)) failed: add GPU ID: No such "
+                             "file or directory"));
+  EXPECT_THAT(msg, HasSubstr("set the previous live settings again"));
+  control.gpu_id_error.reset();
+  expect_previous_state();
+  EXPECT_TRUE(control.removed.empty());
+}
+
+TEST_F(Apply, PolicyFileWriteFails) {
+  fs.fail_write = kPolicy;
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 4/6 (write /etc/egpu-gate/policy.toml) failed: cannot write"));
+  EXPECT_THAT(msg, HasSubstr("removed the 1 GPU IDs added"));
+  expect_previous_state();
+  EXPECT_EQ(control.removed, control.added);
+}
+
+TEST_F(Apply, ModprobeWriteFails) {
+  fs.fail_write = kConf;
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 5/6 (write /etc/modprobe.d/egpu-gate.conf) failed"));
+  EXPECT_THAT(msg, HasSubstr("restored the previous /etc/egpu-gate/policy.toml"));
+  expect_previous_state();
+}
+
+TEST_F(Apply, UpdateInitramfsFails) {
+  runner.result = ProgramResult{1, "E: /boot is full\n"};
+  const std::string msg = fails(sample_policy(), "new policy\n");
+  EXPECT_THAT(msg, HasSubstr("step 6/6 (update the initramfs (update-initramfs -u)) failed: "
+                             "update-initramfs -u: exit status 1:\nE: /boot is full"));
+  EXPECT_THAT(msg, HasSubstr("restored the previous /etc/modprobe.d/egpu-gate.conf"));
+  expect_previous_state();
+}
+
+TEST_F(Apply, NewFileIsRemovedOnUndo) {
+  fs.files.erase(kConf);
+  runner.result = ProgramResult{1, ""};
+  const std::string msg = fails(sample_policy());
+  EXPECT_THAT(msg, HasSubstr("removed the new /etc/modprobe.d/egpu-gate.conf"));
+  EXPECT_FALSE(fs.files.count(kConf));
+}
+
+TEST_F(Apply, UndoThatFailsIsReported) {
+  runner.result = ProgramResult{1, ""};
+  fs.fail_write = kConf;
+  fs.fail_write_at = 2;  // the restore
+  const std::string msg = fails(sample_policy());
+  EXPECT_THAT(msg, HasSubstr("in force now: NOT the previous policy everywhere: write "
+                             "/etc/modprobe.d/egpu-gate.conf: could not undo"));
+  EXPECT_THAT(msg, HasSubstr("egpuctl policy show"));
+  EXPECT_THAT(msg, Not(HasSubstr("nothing changed")));
+}
+
+}  // namespace
+}  // namespace egpuctl
