@@ -6,7 +6,8 @@
 # ($EGPU_BUILD/modules/ID/egpu_gate.ko; built with
 # tests/kernels/build-module.sh when missing or older than kmod/), and boot it
 # in QEMU with tests/vm/vm.py running tests/vm/guest/foundation.sh and
-# hotplug.sh, with egpuctl and the uAPI test binary in the guest; then boots
+# hotplug.sh and policy.sh (egpuctl policy apply vs the module), with egpuctl
+# and the uAPI test binary in the guest; then boots
 # it again for the reset scenario (reset.sh, reset-ctl.sh, reset-busy.sh: the
 # ftrace hook with the stand-in family of tests/kmod/standin, egpuctl's gpu
 # commands) -> vm-reset-ID.tap.
@@ -162,6 +163,7 @@ for ID in "$@"; do
 	python3 "$HERE/vm.py" --kernel "$KDIR/vmlinuz" --modroot "$KDIR/modroot" \
 		--ko "$KO" "${BIN_ARGS[@]}" \
 		--script "$HERE/guest/foundation.sh" --script "$HERE/guest/hotplug.sh" \
+		--script "$HERE/guest/policy.sh" \
 		--name "$ID" "${vmopts[@]}" \
 		--tap "$TAP" --console "$EGPU_RESULTS/vm-$ID.console.log" \
 		--guest-log "$EGPU_RESULTS/vm-$ID.guest.log" ${VM_ARGS:-}

@@ -57,6 +57,7 @@ class FakeControl : public Control {
 
   std::vector<TbRuleEntry> tbRules() override {
     if (error) throw *error;
+    if (rules_get_error) throw *rules_get_error;
     return rules;
   }
   TbRuleEntry addTbRule(const std::string& text) override {
@@ -94,7 +95,7 @@ class FakeControl : public Control {
   // setTbRules() text, the devices tbDevice() knows.
   std::vector<TbRuleEntry> rules;
   std::vector<std::string> rule_sets;
-  std::optional<Error> rules_set_error, config_error, gpu_id_error;
+  std::optional<Error> rules_get_error, rules_set_error, config_error, gpu_id_error;
   std::vector<TbDeviceInfo> tb_devices;
   uint32_t next_rule_id = 1;
 

@@ -50,7 +50,7 @@ TEST(ManPage7, DocumentsTheSchemaAndParameters) {
                           ".BR bind ", ".BR chain ", "[gpu.ids]", "[teardown]", ".BR budget_ms ",
                           "[reset]", ".BR auto_reset_method ", ".BR leave_d0 ", ".B tb_rules\n",
                           ".B teardown_budget_ms\n", ".B auto_reset_method\n",
-                          ".B reset_leave_d0\n", "/etc/egpu-gate/policy.toml",
+                          ".B reset_leave_d0\n", ".B gpu_ids\n", "/etc/egpu-gate/policy.toml",
                           "/etc/modprobe.d/egpu-gate.conf"})
     EXPECT_THAT(man, ::testing::HasSubstr(key)) << key;
 }

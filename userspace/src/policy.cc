@@ -267,10 +267,9 @@ std::string render_modprobe_conf(const Policy& p, std::string_view source) {
   if (p.autoResetMethod) opts += fmt::format(" auto_reset_method={}", *p.autoResetMethod ? 1 : 0);
   if (p.resetLeaveD0) opts += fmt::format(" reset_leave_d0={}", *p.resetLeaveD0 ? 1 : 0);
   if (!p.gpuIds.empty()) {
-    s += "# GPU IDs of the policy ([gpu.ids]) are added at run time by `egpuctl policy\n"
-         "# apply` (the module has no parameter for them):";
-    for (const PolicyGpuId& g : p.gpuIds) s += fmt::format(" {}={}", format_pci_id(g.id), g.family);
-    s += "\n";
+    std::vector<std::string> ids;
+    for (const PolicyGpuId& g : p.gpuIds) ids.push_back(format_pci_id(g.id) + ":" + g.family);
+    opts += fmt::format(" gpu_ids={}", fmt::join(ids, ","));
   }
   return s + opts + "\n";
 }

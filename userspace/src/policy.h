@@ -114,8 +114,9 @@ bool rule_matches(const TbRule& rule, const TbDeviceInfo& dev,
 
 // --- renderers --------------------------------------------------------------
 // /etc/modprobe.d/egpu-gate.conf: a comment naming the source, then one
-// `options egpu_gate ...` line with tb_rules (double-quoted) and the
-// settings the policy sets (others keep the module's defaults).
+// `options egpu_gate ...` line with tb_rules (double-quoted), gpu_ids
+// ("VVVV:DDDD:family,...") and the settings the policy sets (others keep
+// the module's defaults).
 std::string render_modprobe_conf(const Policy& policy, std::string_view source);
 
 }  // namespace egpuctl

@@ -18,6 +18,15 @@ std::string PolicyPaths::modprobe() const {
 }
 bool PolicyPaths::is_system() const { return root.empty() || root == "/"; }
 
+std::optional<std::vector<TbRuleEntry>> live_rules(Control& control) {
+  try {
+    return control.tbRules();
+  } catch (const Error& e) {
+    if (e.errnum() == EOPNOTSUPP) return std::nullopt;  // unknown command
+    throw;
+  }
+}
+
 ConfigChange desired_config(const Policy& p, const std::optional<Config>& live) {
   ConfigChange c;
   c.autoResetMethod = p.autoResetMethod.value_or(kDefaultAutoResetMethod) ? 1 : 0;
@@ -91,28 +100,21 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
   }
   if (control != nullptr) {
     const Status status = control->status();
-    const bool tb = status.features && (*status.features & EGPU_FEATURE_TB_POLICY);
-    if (!tb && !policy.rules.empty())
+    const std::optional<std::vector<TbRuleEntry>> live = live_rules(*control);
+    if (!live && !policy.rules.empty())
       throw Error(ExitCode::kFailure,
-                  "the loaded module egpu_gate has no Thunderbolt policy engine (feature "
-                  "tb_policy): cannot apply the policy's Thunderbolt rules; update the module "
-                  "(see egpuctl status)");
-    if (tb) {
-      auto previous = std::make_shared<std::string>();
+                  "the loaded module egpu_gate has no Thunderbolt rule commands: cannot apply "
+                  "the policy's Thunderbolt rules; update the module (see egpuctl status)");
+    if (live) {
+      std::string previous;
+      for (const TbRuleEntry& r : *live) previous += (previous.empty() ? "" : ";") + r.text;
       const std::string text = rules_text(policy.rules);
       steps.push_back(Step{
           .name = fmt::format("live: set the Thunderbolt rules ({})", policy.rules.size()),
-          .run =
-              [control, previous, text] {
-                std::string prev;
-                for (const TbRuleEntry& r : control->tbRules())
-                  prev += (prev.empty() ? "" : ";") + r.text;
-                *previous = prev;
-                control->setTbRules(text);
-              },
+          .run = [control, text] { control->setTbRules(text); },
           .undo =
               [control, previous]() -> std::string {
-                control->setTbRules(*previous);
+                control->setTbRules(previous);
                 return "set the previous live Thunderbolt rules again";
               },
       });

@@ -51,6 +51,10 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
                   const std::optional<std::string>& policy_text, const std::string& source,
                   const ApplyOptions& options);
 
+// The live rules, or empty when the module has no rule commands (it
+// answers EGPU_CMD_TB_RULE_GET with -EOPNOTSUPP).  Throws other errors.
+std::optional<std::vector<TbRuleEntry>> live_rules(Control& control);
+
 // The live settings the policy asks for: its values, the module's defaults
 // for what it leaves out.  reset_leave_d0 only when the module reports it
 // (older modules reject it) or the policy sets it.

@@ -146,9 +146,9 @@ TEST_F(Apply, ModuleNotLoadedWritesTheFilesOnly) {
   EXPECT_THROW(apply_policy(env, sample_policy(), PolicyPaths{}, std::nullopt, kPolicy, o), Error);
 }
 
-TEST_F(Apply, ModuleWithoutThunderboltPolicy) {
-  control.status_reply.features = EGPU_FEATURE_GENL;
-  EXPECT_THAT(fails(sample_policy()), HasSubstr("no Thunderbolt policy engine"));
+TEST_F(Apply, ModuleWithoutRuleCommands) {
+  control.rules_get_error = kernel_error("list Thunderbolt rules", EOPNOTSUPP);
+  EXPECT_THAT(fails(sample_policy()), HasSubstr("no Thunderbolt rule commands"));
   expect_previous_state();
   // Without rules there is nothing it cannot do.
   Policy p = sample_policy();
@@ -177,6 +177,13 @@ TEST_F(Apply, RulesRejected) {
   EXPECT_THAT(msg, HasSubstr("in force now: the previous policy, live and in the files "
                              "(nothing changed)"));
   control.rules_set_error.reset();
+  expect_previous_state();
+}
+
+TEST_F(Apply, RuleListFailureOtherThanUnsupported) {
+  control.rules_get_error = kernel_error("list Thunderbolt rules", EIO);
+  EXPECT_THAT(fails(sample_policy()), HasSubstr("list Thunderbolt rules: Input/output error"));
+  control.rules_get_error.reset();
   expect_previous_state();
 }
 

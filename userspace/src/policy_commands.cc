@@ -246,10 +246,8 @@ int cmd_policy_show(Invocation& inv) {
   try {
     const Status s = inv.ctx.control().status();
     live_config = s.config ? *s.config : Config{};
-    if (s.features && (*s.features & EGPU_FEATURE_TB_POLICY))
-      live_rules = inv.ctx.control().tbRules();
-    else
-      live_problem = "the module has no Thunderbolt policy engine";
+    live_rules = egpuctl::live_rules(inv.ctx.control());
+    if (!live_rules) live_problem = "the module has no Thunderbolt rule commands";
   } catch (const Error& e) {
     if (e.code() == ExitCode::kPermission) throw;
     live_problem = e.what();
@@ -354,7 +352,7 @@ int cmd_policy_show(Invocation& inv) {
   t.add("gpu ids", gpu_ids.empty() ? "none" : fmt::format("{}", fmt::join(gpu_ids, " ")), 1);
   t.print(out);
   if (!gpu_ids.empty())
-    out << "  (the module does not report its run-time GPU IDs: not compared)\n";
+    out << "  (live GPU IDs: /sys/module/egpu_gate/parameters/gpu_ids; not compared)\n";
   if (!live_config)
     out << "differences: live state unavailable\n";
   else if (diffs.empty())

@@ -189,10 +189,12 @@ TEST(Modprobe, QuotesTheRulesAndSetsOnlyWhatThePolicySets) {
   p.resetLeaveD0 = true;
   p.gpuIds = {{{0x1002, 0x687f}, "vega10"}};
   const std::string conf = render_modprobe_conf(p, "x");
+  p.gpuIds.push_back({{0x1002, 0x67df}, "polaris10"});
   EXPECT_THAT(conf, HasSubstr("\" teardown_budget_ms=2500 auto_reset_method=0 "
-                              "reset_leave_d0=1\n"));
-  EXPECT_THAT(conf, HasSubstr("# GPU IDs of the policy"));
-  EXPECT_THAT(conf, HasSubstr(" 1002:687f=vega10\n"));
+                              "reset_leave_d0=1 gpu_ids=1002:687f:vega10\n"));
+  EXPECT_THAT(render_modprobe_conf(p, "x"),
+              HasSubstr("\" teardown_budget_ms=2500 auto_reset_method=0 reset_leave_d0=1 "
+                        "gpu_ids=1002:687f:vega10,1002:67df:polaris10\n"));
 }
 
 TEST(Modprobe, EmptyPolicyClearsTheRules) {
