@@ -508,6 +508,7 @@ static int egpu_genl_tb_dump(struct sk_buff *skb, struct netlink_callback *cb)
 				  NLM_F_MULTI, EGPU_CMD_TB_GET);
 		if (!hdr)
 			break;
+		egpu_tb_read_authorized(devs[i]);	/* live, if still there */
 		if (egpu_tb_fill_dev(skb, devs[i])) {
 			genlmsg_cancel(skb, hdr);
 			break;
