@@ -139,4 +139,29 @@ static inline void egpu_extack_set(struct netlink_ext_ack *extack,
 }
 #endif
 
+/*
+ * driver_override: 6.1's pci_dev has its own driver_override string, set
+ * with driver_set_override() (which takes the device lock); newer kernels
+ * (Debian's 6.12.y too) keep it in struct device, set with
+ * device_set_driver_override() (a spinlock). Kbuild probe:
+ * EGPU_HAVE_DEVICE_SET_DRIVER_OVERRIDE. Never call it with the device
+ * lock held.
+ */
+#ifdef EGPU_COMPAT_WANT_DRIVER_OVERRIDE
+#include <linux/device.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+
+static inline int egpu_pci_set_driver_override(struct pci_dev *pdev,
+					       const char *name)
+{
+#ifdef EGPU_HAVE_DEVICE_SET_DRIVER_OVERRIDE
+	return device_set_driver_override(&pdev->dev, name);
+#else
+	return driver_set_override(&pdev->dev, &pdev->driver_override, name,
+				   strlen(name));
+#endif
+}
+#endif /* EGPU_COMPAT_WANT_DRIVER_OVERRIDE */
+
 #endif /* EGPU_COMPAT_H */

@@ -1142,6 +1142,19 @@ int egpu_reset_device(struct pci_dev *pdev)
 	return pci_reset_function(pdev);
 }
 
+int egpu_reset_select_method(struct pci_dev *pdev)
+{
+	struct egpu_rdev *rdev;
+	int ret = -ENODEV;
+
+	mutex_lock(&egpu_registry_lock);
+	rdev = egpu_rdev_find(pdev);
+	if (rdev)
+		ret = egpu_method_set(rdev);
+	mutex_unlock(&egpu_registry_lock);
+	return ret;
+}
+
 /* ---- hot-plug --------------------------------------------------------------- */
 
 static int egpu_bus_notify(struct notifier_block *nb, unsigned long action,

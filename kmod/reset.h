@@ -111,6 +111,15 @@ int egpu_reset_iterate_families(egpu_reset_family_fn_t fn, void *ctx);
  */
 int egpu_reset_device(struct pci_dev *pdev);
 
+/*
+ * Put device_specific first in a claimed device's reset_method now, through
+ * the same path as auto_reset_method (for the Thunderbolt PCI side, which
+ * wants it for the functions it binds even when auto_reset_method is off).
+ * Returns 0 (done, or already first), -ENODEV (no family handles @pdev) or
+ * the reset_method store's error.
+ */
+int egpu_reset_select_method(struct pci_dev *pdev);
+
 /* Module init/exit: installs the hook, the bus notifier, claims devices. */
 int egpu_reset_init(void);
 void egpu_reset_exit(void);
