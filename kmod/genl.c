@@ -27,6 +27,7 @@
 #include "genl.h"
 #include "reset.h"
 #include "tb.h"
+#include "tb_teardown.h"
 #include "uapi/egpu_gate.h"
 
 /* Not const: the policy's range pointer is non-const before 6.5 or so. */
@@ -581,6 +582,115 @@ static int egpu_genl_tb_key_set(struct sk_buff *skb, struct genl_info *info)
 			       nla_data(tb[EGPU_A_TB_KEY]), info->extack);
 }
 
+/* ---- teardown (tb_teardown.c): TEARDOWN_PLAN, TEARDOWN_RUN, TB_DEAUTHORIZE */
+
+static const struct nla_policy egpu_td_none_policy[EGPU_A_MAX + 1] = {};
+
+static int egpu_genl_fill_step(struct sk_buff *skb, unsigned int idx,
+			       const struct egpu_td_step *st)
+{
+	struct nlattr *nest = nla_nest_start(skb, EGPU_A_STEP);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, EGPU_A_STEP_INDEX, idx) ||
+	    nla_put_u8(skb, EGPU_A_STEP_ACTION, st->action) ||
+	    nla_put_string(skb, EGPU_A_STEP_TARGET, st->target) ||
+	    nla_put_string(skb, EGPU_A_STEP_TB, st->tb) ||
+	    (st->note[0] && nla_put_string(skb, EGPU_A_STEP_NOTE, st->note))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * One message per step, from a plan built at the first pass and kept in
+ * cb->args[1] until the dump ends (cb->args[0]: steps sent).
+ */
+static int egpu_genl_td_plan_dump(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	struct egpu_td_plan *plan = (struct egpu_td_plan *)cb->args[1];
+	unsigned int i;
+	void *hdr;
+
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "egpu_gate: CAP_SYS_ADMIN in the initial user namespace required");
+		return -EPERM;
+	}
+	if (!plan) {
+		plan = egpu_td_plan_now(NULL);
+		if (IS_ERR(plan))
+			return PTR_ERR(plan);
+		cb->args[1] = (unsigned long)plan;
+	}
+	for (i = cb->args[0]; i < plan->n; i++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &egpu_genl_family,
+				  NLM_F_MULTI, EGPU_CMD_TEARDOWN_PLAN);
+		if (!hdr)
+			break;
+		if (egpu_genl_fill_step(skb, i, &plan->steps[i])) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	if (i == cb->args[0] && i < plan->n)
+		return -EMSGSIZE;	/* one step does not fit a message */
+	cb->args[0] = i;
+	return skb->len;
+}
+
+static int egpu_genl_td_plan_done(struct netlink_callback *cb)
+{
+	egpu_td_plan_put((struct egpu_td_plan *)cb->args[1]);
+	return 0;
+}
+
+static int egpu_genl_td_run(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret = egpu_genl_require_admin(skb, info);
+
+	if (ret)
+		return ret;
+	ret = egpu_td_run_now(NULL, "netlink", info->extack);
+	if (ret == -ETIMEDOUT)
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: teardown budget ran out; see the kernel log");
+	return ret;
+}
+
+static int egpu_genl_tb_deauthorize(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_TB_MAX + 1];
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_tb(info, egpu_tb_name_nest_policy, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_TB], tb,
+			      EGPU_A_TB_NAME)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_TB_NAME missing");
+		return -EINVAL;
+	}
+	ret = egpu_td_run_now(nla_data(tb[EGPU_A_TB_NAME]), "deauthorize",
+			      info->extack);
+	if (ret == -ENODEV)
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[EGPU_A_TB_NAME],
+				    "egpu_gate: no such Thunderbolt device");
+	else if (ret == -ETIMEDOUT)
+		NL_SET_ERR_MSG(info->extack,
+			       "egpu_gate: a teardown step overran its bound; see the kernel log");
+	return ret;
+}
+
 /* GPU commands: per-command policies (genl_ops, not small ops). */
 static const struct genl_ops egpu_genl_gpu_ops[] = {
 	{
@@ -629,6 +739,29 @@ static const struct genl_ops egpu_genl_gpu_ops[] = {
 		.cmd = EGPU_CMD_TB_KEY_SET,
 		.doit = egpu_genl_tb_key_set,
 		.policy = egpu_tb_key_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	/* teardown (tb_teardown.c) */
+	{
+		.cmd = EGPU_CMD_TEARDOWN_PLAN,
+		.dumpit = egpu_genl_td_plan_dump,
+		.done = egpu_genl_td_plan_done,
+		.policy = egpu_td_none_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TEARDOWN_RUN,
+		.doit = egpu_genl_td_run,
+		.policy = egpu_td_none_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_DEAUTHORIZE,
+		.doit = egpu_genl_tb_deauthorize,
+		.policy = egpu_tb_name_policy,
 		.maxattr = EGPU_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -14,7 +14,9 @@
 #include "genl.h"
 #include "reset.h"
 #include "tb.h"
+#include "tb_pci.h"
 #include "tb_rule.h"
+#include "tb_teardown.h"
 #include "uapi/egpu_gate.h"
 
 static int __init egpu_gate_init(void)
@@ -23,8 +25,9 @@ static int __init egpu_gate_init(void)
 
 	/*
 	 * Reset core first (the Thunderbolt engine sets reset_method on the
-	 * functions it binds), then the rules (tb_rules given at load), then
-	 * the engine, which evaluates devices against them from its first
+	 * functions it binds), then the rules (tb_rules given at load), the
+	 * PCI side and the teardown (the engine calls into them), then the
+	 * engine, which evaluates devices against them from its first
 	 * device, and netlink last: its commands may reach all of them.
 	 */
 	ret = egpu_reset_init();
@@ -33,10 +36,16 @@ static int __init egpu_gate_init(void)
 	ret = egpu_tb_rules_init();
 	if (ret)
 		goto err_reset;	/* logged */
+	ret = egpu_tb_pci_init();
+	if (ret)
+		goto err_rules;
+	ret = egpu_td_init();
+	if (ret)
+		goto err_tb_pci;
 	ret = egpu_tb_init();
 	if (ret) {
 		pr_err("cannot start the Thunderbolt policy engine: %d\n", ret);
-		goto err_rules;
+		goto err_td;
 	}
 	ret = egpu_genl_init();
 	if (ret) {
@@ -50,6 +59,10 @@ static int __init egpu_gate_init(void)
 
 err_tb:
 	egpu_tb_exit();
+err_td:
+	egpu_td_exit();
+err_tb_pci:
+	egpu_tb_pci_exit();
 err_rules:
 	egpu_tb_rules_exit();
 err_reset:
@@ -60,7 +73,9 @@ err_reset:
 static void __exit egpu_gate_exit(void)
 {
 	egpu_genl_exit();
-	egpu_tb_exit();
+	egpu_td_exit();		/* reboot notifier off, teardowns over */
+	egpu_tb_exit();		/* calls egpu_tb_pci_gone() for every record */
+	egpu_tb_pci_exit();
 	egpu_tb_rules_exit();
 	egpu_reset_exit();
 	pr_info("unloaded\n");
