@@ -12,7 +12,8 @@
 #   make check-vm      module + egpuctl + uAPI tests + reset hook in QEMU, KERNELS="..."
 #   make check-tbsim   the simulated Thunderbolt domain (issue-4 test bed) in QEMU
 #                      (stock kernels; KERNELS=kunit for the debug kernel, ~10 min)
-#   make check-tb      Thunderbolt policy scenarios of egpu_gate on tbsim in QEMU
+#   make check-tb      Thunderbolt policy scenarios of egpu_gate on tbsim + the stand-in
+#                      GPU in QEMU (tests/vm/check-tb.sh: every tests/vm/guest/tb-*.sh)
 #   make check-install the Debian packages and DKMS in a clean bookworm chroot, the
 #                      initramfs booted in QEMU (INSTALL_KERNEL=bookworm-6.1)
 #   make deb           build/deb/egpu-gate-dkms_*.deb and egpuctl_*.deb (lintian-checked)
