@@ -37,10 +37,10 @@ static int egpu_td_test_run(const struct egpu_td_step *step)
 	return 0;
 }
 
-/* Fake references: a non-NULL pointer counts one put. */
+/* Fake references: an owned non-NULL pointer counts one put. */
 static void egpu_td_test_put(struct egpu_td_step *step)
 {
-	if (step->pdev)
+	if (step->pdev && step->action != EGPU_STEP_REMOVE)
 		atomic_inc(&egpu_td_test_puts);
 	if (step->tbdev)
 		atomic_inc(&egpu_td_test_puts);
