@@ -151,26 +151,6 @@ static void egpu_tb_kick(void)
 		queue_work(egpu_tb_wq, &egpu_tb_work);
 }
 
-/* ---- hooks replaced by tb_pci.c ------------------------------------------- */
-
-/*
- * Placeholders until tb_pci.c lands: tbdown removes these three
- * definitions when it adds tb_pci.c, which implements them for real.
- */
-void egpu_tb_pci_authorized(struct egpu_tb_dev *d)
-{
-}
-
-void egpu_tb_pci_gone(struct egpu_tb_dev *d)
-{
-}
-
-int egpu_tb_pci_fill(struct sk_buff *skb, int attrtype,
-		     const struct egpu_tb_dev *d)
-{
-	return 0;
-}
-
 /* ---- locking and references ----------------------------------------------- */
 
 int egpu_tb_lock_timeout(unsigned int timeout_ms)
