@@ -446,6 +446,7 @@ static int egpu_td_do_remove(struct pci_dev *pdev)
 static int egpu_td_do_deauthorize(struct egpu_tb_dev *d)
 {
 	int ret = egpu_tb_lock_timeout(EGPU_TB_AUTH_TIMEOUT_MS);
+	bool done = false;
 
 	if (ret)
 		return ret;
@@ -458,8 +459,18 @@ static int egpu_td_do_deauthorize(struct egpu_tb_dev *d)
 			ret = 0;
 		else if (!ret)
 			egpu_tb_dev_deauthorized(d);
+		done = !ret;
 	}
 	egpu_tb_unlock();
+	if (done) {
+		struct egpu_event ev = {
+			.type = EGPU_EVENT_TB_DEAUTHORIZED,
+			.tb = d->name,
+			.unique_id = d->unique_id[0] ? d->unique_id : NULL,
+		};
+
+		egpu_event_emit(&ev, "de-authorized by the teardown");
+	}
 	return ret;
 }
 
