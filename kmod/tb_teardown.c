@@ -455,11 +455,12 @@ static int egpu_td_do_deauthorize(struct egpu_tb_dev *d)
 	} else {
 		egpu_tb_pci_deactivate(d);
 		ret = egpu_tb_write_authorized(d, 0, EGPU_TB_AUTH_TIMEOUT_MS);
-		if (ret == -ENODEV)
-			ret = 0;
-		else if (!ret)
+		if (!ret) {
 			egpu_tb_dev_deauthorized(d);
-		done = !ret;
+			done = true;
+		} else if (ret == -ENODEV) {
+			ret = 0;	/* unplugged during the write */
+		}
 	}
 	egpu_tb_unlock();
 	if (done) {
