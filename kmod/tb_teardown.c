@@ -580,18 +580,22 @@ static int egpu_td_run(const char *name, const char *reason, bool shutdown,
 	u32 budget = egpu_config_teardown_budget_ms();
 	struct egpu_td_plan *plan;
 	ktime_t t0 = ktime_get();
-	bool paused = false;
 	s64 used;
 	int ret;
 
 	mutex_lock(&egpu_td_lock);
-	if (!name) {
-		/* no new authorization while (and after, at shutdown) we run */
+	if (shutdown) {
+		/*
+		 * Nothing is authorized any more on the way down. Never
+		 * resumed. (A run on request does not pause: what it
+		 * de-authorizes is marked so and not authorized again, and
+		 * resuming would wait for egpu_tb_lock, which an abandoned
+		 * de-authorization may hold for long.)
+		 */
 		ret = egpu_tb_policy_pause(min_t(u32, budget / 5, 1000));
 		if (ret)
 			pr_warn("teardown: policy worker busy (%d); tearing down anyway\n",
 				ret);
-		paused = true;
 	}
 	plan = egpu_td_plan_now(name);
 	if (IS_ERR(plan)) {
@@ -614,8 +618,6 @@ static int egpu_td_run(const char *name, const char *reason, bool shutdown,
 			       reason);
 	egpu_td_plan_put(plan);
 out:
-	if (paused && !shutdown)
-		egpu_tb_policy_resume();
 	mutex_unlock(&egpu_td_lock);
 	return ret;
 }

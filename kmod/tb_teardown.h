@@ -28,6 +28,10 @@
  * waiting, logs it and goes on. The REMOVE of a function whose UNBIND was
  * abandoned is skipped (it would wait for the same device lock).
  *
+ * At shutdown (reboot notifier) the policy worker is paused first
+ * (egpu_tb_policy_pause(), bounded by min(B / 5, 1 s), counted in the
+ * budget) and never resumed: nothing is authorized on the way down.
+ *
  * Abandoned steps: the worker keeps running in the teardown workqueue
  * (WQ_UNBOUND, so later steps get other workers) until the blocking call
  * returns. It holds a reference on the plan, so the plan, its pci_dev and
@@ -158,9 +162,8 @@ struct egpu_td_plan *egpu_td_plan_now(const char *name);
  * teardown of @name, within the configured budget, serialised with every
  * other teardown. Returns as egpu_td_plan_run(), or -ENODEV; for @name,
  * -EOPNOTSUPP (nothing done, @extack says why) when its domain has
- * deauthorization=0. The shutdown teardown first pauses the policy worker
- * (egpu_tb_policy_pause(), within the budget); it is resumed afterwards
- * (the reboot notifier leaves it paused).
+ * deauthorization=0. Every wait in it is bounded; a step abandoned may
+ * keep egpu_tb_lock (a hanging de-authorization) after this returns.
  */
 int egpu_td_run_now(const char *name, const char *reason,
 		    struct netlink_ext_ack *extack);
