@@ -240,7 +240,9 @@ u32 egpu_td_step_bound_ms(u32 budget_ms, u32 remaining_ms, unsigned int i,
 			  unsigned int n)
 {
 	u32 reserve = clamp_t(u32, budget_ms / (2 * max(n, 1U)), 10, 100);
-	u64 later = (u64)reserve * (n > i + 1 ? n - i - 1 : 0);
+	unsigned int left = n > i + 1 ? n - i - 1 : 0;
+	/* one reserve more when steps follow: a timed-out wait overshoots */
+	u64 later = (u64)reserve * (left ? left + 1 : 0);
 	u32 bound;
 
 	if (!remaining_ms)

@@ -20,9 +20,11 @@
  *            note says why (the PCI removal is all that happens).
  *
  * Bounds: the whole run has the budget B = teardown_budget_ms (config.h).
- * Step i of n gets  min(remaining, max(remaining - reserve * (n - i - 1),
- * reserve))  milliseconds, where reserve = clamp(B / (2 * n), 10, 100) ms
- * is kept for each later step, so one hanging step cannot starve the
+ * Step i of n gets  min(remaining, max(remaining - reserve * (n - i), reserve))
+ * milliseconds (the last step: all that remains), where reserve =
+ * clamp(B / (2 * n), 10, 100) ms is kept for each later step, plus one
+ * for the overshoot of a timed-out wait (timer rounding, console output,
+ * which count against the budget), so one hanging step cannot starve the
  * steps after it; when nothing remains the rest are "not run". A step
  * that does not finish within its bound is abandoned: the caller stops
  * waiting, logs it and goes on. The REMOVE of a function whose UNBIND was
