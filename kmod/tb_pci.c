@@ -279,8 +279,8 @@ static void egpu_tbp_take(struct egpu_tbp_dev *p, struct pci_dev *pdev,
 	struct egpu_tbp_fn *f = kzalloc(sizeof(*f), GFP_KERNEL);
 
 	if (!f) {
-		pci_err(pdev, "tb %s: out of memory, not bound to vfio-pci\n",
-			p->tbdev->name);
+		egpu_tbp_event(EGPU_EVENT_ERROR, p->tbdev->name, pdev, -ENOMEM,
+			       -1, "not bound to vfio-pci: no memory");
 		return;
 	}
 	kref_init(&f->ref);
@@ -365,8 +365,8 @@ void egpu_tb_pci_authorized(struct egpu_tb_dev *d)
 	if (!p) {
 		p = kzalloc(sizeof(*p), GFP_KERNEL);
 		if (!p) {
-			pr_err("tb %s: out of memory, its PCI functions are not bound\n",
-			       d->name);
+			egpu_tbp_event(EGPU_EVENT_ERROR, d->name, NULL, -ENOMEM,
+				       -1, "PCI functions not bound: no memory");
 			return;
 		}
 		INIT_LIST_HEAD(&p->fns);
