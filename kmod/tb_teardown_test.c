@@ -255,7 +255,7 @@ static void egpu_td_test_hang(struct kunit *test)
 	ms = ktime_ms_delta(ktime_get(), t0);
 	KUNIT_EXPECT_EQ(test, -ETIMEDOUT, ret);
 	/* within the budget, plus scheduling slack for a loaded debug kernel */
-	KUNIT_EXPECT_LT(test, ms, 1000 + 300);
+	KUNIT_EXPECT_LT(test, ms, 1000 + 500);
 	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_OK, (int)plan->steps[0].result);
 	KUNIT_EXPECT_EQ(test, (int)EGPU_TD_FAILED, (int)plan->steps[1].result);
 	KUNIT_EXPECT_EQ(test, -EIO, plan->steps[1].err);
@@ -318,7 +318,8 @@ static void egpu_td_test_all_hang(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, plan);
 	t0 = ktime_get();
 	KUNIT_EXPECT_EQ(test, -ETIMEDOUT, egpu_td_plan_run(plan, 120, "kunit"));
-	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), t0), 120 + 200);
+	/* the budget plus slack: the debug kernel under TCG on a loaded host */
+	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), t0), 120 + 500);
 	/*
 	 * reserve = clamp(120 / 8, 10, 100) = 15 ms: the first gets
 	 * 120 - 4 * 15 = 60 ms, less what logging the start took
