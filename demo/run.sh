@@ -57,7 +57,9 @@ if [ ! -f "$TBSIM/tbsim.ko" ] || newer_than "$TBSIM/tbsim.ko" "$REPO/tests/kmod/
 fi
 echo ok
 step "egpuctl, egpu_teardown"
-out=$(make -C "$REPO" --no-print-directory BUILD="$EGPU_BUILD" egpuctl 2>&1) || die "$out"
+# only the binary (make egpuctl also builds its unit tests)
+out=$( { cmake -S "$REPO/userspace" -B "$EGPU_BUILD/userspace" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+	cmake --build "$EGPU_BUILD/userspace" -j2 --target egpuctl; } 2>&1) || die "$out"
 out=$(gcc -O2 -Wall -Wextra -Werror -static -I "$REPO/kmod/uapi" -o "$OUT/egpu_teardown" \
 	"$REPO/bench/egpu_teardown.c" 2>&1) || die "$out"
 echo ok
