@@ -138,12 +138,15 @@ gpu_step() {
 		tl "$1: $G + $A bound to vfio-pci by egpu-gate" "$(rule_of pci_bound)"
 		TL_AT=
 		BIND_BY=egpu-gate
+		BOUND_AT=$(evtime pci_bound "")
 	elif both_vfio; then
+		BOUND_AT=$(vm_uptime)
 		tl "$1: $G + $A on vfio-pci, but no pci_bound event from egpu-gate"
 		BIND_BY=unknown
 	else
 		missing "vfio-pci binding by the policy (bind=): binding by hand as the runbook's attach script does"
 		for f in $A $G; do vm_pci_bind_vfio $f >/dev/null 2>&1; done
+		BOUND_AT=$(vm_uptime)
 		if both_vfio; then
 			tl "$1: $G + $A bound to vfio-pci BY HAND (egpu-gate did not)"
 			BIND_BY="by hand"
@@ -183,6 +186,10 @@ fi
 modprobe vfio_pci 2>/dev/null
 modprobe vfio_iommu_type1 2>/dev/null
 
+# since T: seconds from uptime T to the binding (the module's event time
+# when egpu-gate bound the functions)
+since() { awk -v a="$1" -v b="${BOUND_AT:-$1}" 'BEGIN { printf "%.2f\n", b - a }'; }
+
 # --- 1. hot-plug -----------------------------------------------------------------
 say "Scenario 1: hot-plug the eGPU into a running host"
 vm_check "tbsim: domain0 up (host router only)" tbsim_load || exit 1
@@ -198,7 +205,7 @@ t1=$(vm_uptime)
 authorize_step "hot-plug"
 S1_AUTH=$AUTH_BY
 if gpu_step "hot-plug"; then
-	S1="GPU on vfio-pci after $(vm_elapsed "$t1") s (authorized: $S1_AUTH, bound: $BIND_BY)"
+	S1="GPU on vfio-pci $(since "$t1") s after the plug (authorized: $S1_AUTH, bound: $BIND_BY)"
 else
 	S1="GPU did not appear"
 fi
@@ -228,7 +235,7 @@ load_gate "boot" || { vm_fail "load egpu_gate"; exit 1; }
 authorize_step "boot"
 S2_AUTH=$AUTH_BY
 if gpu_step "boot"; then
-	S2="GPU on vfio-pci $(vm_elapsed "$t2") s after load (authorized: $S2_AUTH, bound: $BIND_BY)"
+	S2="GPU on vfio-pci $(since "$t2") s after the load (authorized: $S2_AUTH, bound: $BIND_BY)"
 else
 	S2="GPU did not appear"
 fi
@@ -276,7 +283,7 @@ N_BOUND0=$(nev pci_bound "")
 load_gate "reboot" || { vm_fail "load egpu_gate"; exit 1; }
 authorize_step "reboot" firmware
 if gpu_step "reboot"; then
-	S3b="GPU on vfio-pci $(vm_elapsed "$t3") s after load (bound: $BIND_BY)"
+	S3b="GPU on vfio-pci $(since "$t3") s after the load (bound: $BIND_BY)"
 else
 	S3b="GPU did not come back"
 fi
