@@ -88,7 +88,9 @@ for key, label, note in steps:
     ratio = f"{statistics.median(rb) / statistics.median(eg):.1f}x" if rb and eg and statistics.median(eg) > 0 else "-"
     print(f"    {label:<52} {ms(rb):>11} {ms(eg):>11} {ratio:>18}  {len(rb)}/{len(eg)}")
 print("    (runbook column: the scripts' own sleeps are part of what they cost; both sides")
-print("     include the simulated tunnel and the QMP hot-plug of the stand-in GPU)")
+print("     include the simulated tunnel and the QMP hot-plug of the stand-in GPU;")
+print("     boot: egpu-gate's time includes loading the module, while the runbook's boot")
+print("     script only starts after multi-user.target, which is not counted here)")
 for m in missing:
     print(f"    egpu-gate: not measured: {m}")
 rules = []
