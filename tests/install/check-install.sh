@@ -13,14 +13,18 @@
 #      DKMS's /var/lib/dkms/mok.key + mok.pub, `apt-get install` of both
 #      packages (DKMS builds against the chroot's headers), then: module file,
 #      version, signer = the test key, egpuctl --version, man page, the
-#      modprobe load order, BUILD_EXCLUSIVE refusals (kernel 5.10, a kernel
-#      without KPROBES), mkinitramfs content, apt purge leaves nothing.
+#      signature checked with openssl (verify-modsig.py; another key and a
+#      changed byte fail), modprobe load order, BUILD_EXCLUSIVE refusals
+#      (kernel 5.10, a kernel without KPROBES), mkinitramfs and dracut
+#      content, apt purge leaves nothing.
 #   4. A second overlay: `make dkms-install KVER=` and `make dkms-uninstall`
 #      from the tree; afterwards the file system is as before.
 #   5. The kernel ID boots in QEMU with the initramfs mkinitramfs built in 3
 #      (plus a boot=egputest script appended as a second cpio): the
 #      DKMS-built, signed egpu_gate loads there from init-top, before udev,
-#      vfio_pci after it, with the options of /etc/modprobe.d/egpu-gate.conf.
+#      vfio_pci after it, with the options of /etc/modprobe.d/egpu-gate.conf;
+#      then with the initramfs dracut built in 3 (module 90egpu-gate, loaded
+#      in its pre-udev hook, before udevd; a last pre-udev hook reports).
 #
 # Every overlay is mounted in a private mount+PID namespace (gone with the
 # command); nothing is mounted in the host's namespace, the cached chroot is
@@ -126,7 +130,8 @@ check "mok-check: no UEFI -> exit 0" mok 0 "without UEFI" enabled no "$m/none"
 # --- 3. chroot, kernel, test key --------------------------------------------
 say "bookworm chroot with the headers of $ID"
 BASE_PKGS="dkms openssl initramfs-tools busybox kmod xz-utils zstd cpio"
-CTL_RUNTIME="libboost-program-options1.74.0 libfmt9 libnl-3-200 libnl-genl-3-200"
+# downloaded only (the tests install them): egpuctl's libraries, dracut
+DL_PKGS="libboost-program-options1.74.0 libfmt9 libnl-3-200 libnl-genl-3-200 dracut-core"
 if ! prep=$(
 	set -e
 	. "$REPO/tests/kernels/buildenv.sh"
@@ -136,14 +141,13 @@ if ! prep=$(
 	kid "$ID"
 	kchroot_headers bookworm "$rel" "$([ "$ID" = bookworm-bpo-6.12 ] && echo bookworm-backports)"
 	c=$EGPU_CACHE/chroots/bookworm
-	stamp="$BASE_PKGS | $CTL_RUNTIME"
+	stamp="$BASE_PKGS | $DL_PKGS"
 	if [ "$(cat "$c/.egpu-install-pkgs" 2>/dev/null)" != "$stamp" ]; then
 		klock chroot-bookworm
 		# shellcheck disable=SC2086
 		KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$c" apt-get -q -y install $BASE_PKGS >>"$c.apt.log" 2>&1
-		# egpuctl's libraries only downloaded: the test installs them
 		# shellcheck disable=SC2086
-		KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$c" apt-get -q -y -d install $CTL_RUNTIME >>"$c.apt.log" 2>&1
+		KCHROOT_TIMEOUT=$EGPU_APT_TIMEOUT kchroot_run "$c" apt-get -q -y -d install $DL_PKGS >>"$c.apt.log" 2>&1
 		kchroot_check_mounts "$c"
 		echo "$stamp" >"$c/.egpu-install-pkgs"
 	fi
@@ -229,6 +233,24 @@ if [ "$(cat "$o/signer" 2>/dev/null)" = "egpu-gate test signing key" ]; then
 else
 	tap no "signed with the test key" "signer: $(cat "$o/signer" 2>/dev/null)" "$o/apt.log"
 fi
+# the signature itself, with openssl, as the kernel checks it
+if [ ! -s "$KEYDIR/other.pub" ]; then
+	openssl req -new -x509 -nodes -days 36500 -subj "/CN=egpu-gate other key/" \
+		-newkey rsa:2048 -keyout "$KEYDIR/other.key" -outform DER -out "$KEYDIR/other.pub" >>"$W/openssl.log" 2>&1
+fi
+ko=$o/$(basename "$modpath")
+if out=$("$HERE/verify-modsig.py" "$ko" "$KEYDIR/mok.pub" 2>&1); then
+	tap ok "the module's signature verifies against the test certificate (openssl cms: $out)"
+else
+	tap no "the module's signature verifies against the test certificate" "$out"
+fi
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) // 3] ^= 0xff; open(sys.argv[2], "wb").write(d)' "$ko" "$W/tampered.ko"
+if ! "$HERE/verify-modsig.py" "$ko" "$KEYDIR/other.pub" >/dev/null 2>&1 &&
+	! "$HERE/verify-modsig.py" "$W/tampered.ko" "$KEYDIR/mok.pub" >/dev/null 2>&1; then
+	tap ok "... and not against another key, nor after one byte of the module changed"
+else
+	tap no "the signature must fail against another key and for a modified module"
+fi
 if grep -q "egpu-gate: booted without UEFI" "$o/apt.log" 2>/dev/null; then
 	tap ok "the package's postinst runs mok-check"
 else
@@ -276,6 +298,15 @@ if [ "$(rcof mkinitramfs)" = 0 ] && [ -z "$missing" ]; then
 else
 	tap no "mkinitramfs puts the module, vfio-pci and their configuration in the initramfs" "missing:$missing" "$o/mkinitramfs.log"
 fi
+missing=""
+for f in 'updates/dkms/egpu_gate.ko' '/vfio-pci.ko' 'hooks/pre-udev/10-egpu-gate-load.sh' 'lib/modprobe.d/egpu-gate-softdep.conf' 'etc/modprobe.d/egpu-gate.conf'; do
+	grep -qF "$f" "$o/lsinitrd" 2>/dev/null || missing="$missing $f"
+done
+if [ "$(rcof dracut)" = 0 ] && [ -z "$missing" ]; then
+	tap ok "dracut (module 90egpu-gate): egpu_gate.ko, vfio-pci.ko, the pre-udev hook and the modprobe configuration are in the initramfs"
+else
+	tap no "dracut puts the module, vfio-pci, the pre-udev hook and their configuration in the initramfs" "missing:$missing" "$o/dracut-install.log" "$o/dracut.log"
+fi
 if [ "$(rcof purge)" = 0 ] && [ ! -s "$o/after-purge" ]; then
 	tap ok "apt-get purge removes the module, the DKMS tree, /usr/src and the package files"
 else
@@ -303,25 +334,22 @@ else
 	tap no "make dkms-uninstall removes every trace" "rc $(rcof dkms-uninstall)" "$o/trace.diff" "$o/dkms-uninstall.log"
 fi
 
-# --- 5. boot the initramfs --------------------------------------------------
+# --- 5. boot the initramfs images ------------------------------------------
 o=$W/sess-pkg/up/root/out
-if [ ! -s "$o/initrd.img" ]; then
-	tap no "boot $ID with the mkinitramfs initramfs (no initramfs was built)"
-	finish
-	exit 1
-fi
-say "booting $ID with the initramfs in QEMU (TCG)"
-v=$W/vm
-rm -rf "$v"
-mkdir -p "$v/extra/scripts"
-cat >"$v/extra/scripts/egputest" <<'EOF'
-# boot=egputest: sourced by the initramfs' /init after init-top and
-# load_modules; reports what was loaded, then powers off.
-mountroot() {
+rm -rf "$W/vm"
+# egputest_report: shell code that prints what the checks below read, then
+# powers off (sourced by the initramfs' init)
+egputest_report() {
+	cat <<'EOF'
 	echo "EGPUTEST-BEGIN"
-	sed -n 's|^/scripts/init-top/\([^ ]*\).*|\1|p' /scripts/init-top/ORDER | tr '\n' ' ' | sed 's/^/EGPUTEST init-top /'
-	echo
-	awk '{ print "EGPUTEST module " $1 }' /proc/modules
+	if [ -f /scripts/init-top/ORDER ]; then
+		sed -n 's|^/scripts/init-top/\([^ ]*\).*|\1|p' /scripts/init-top/ORDER | tr '\n' ' ' | sed 's/^/EGPUTEST init-top /'
+		echo
+	fi
+	[ ! -d /lib/dracut/hooks/pre-udev ] || echo "EGPUTEST pre-udev $(ls /lib/dracut/hooks/pre-udev | tr '\n' ' ')"
+	echo "EGPUTEST udevd $(pidof systemd-udevd udevd)"
+	# (dracut's image has no awk)
+	while read -r egputest_m egputest_rest; do echo "EGPUTEST module $egputest_m"; done </proc/modules
 	echo "EGPUTEST taint $(cat /sys/module/egpu_gate/taint 2>/dev/null)"
 	echo "EGPUTEST version $(cat /sys/module/egpu_gate/version 2>/dev/null)"
 	echo "EGPUTEST teardown_budget_ms $(cat /sys/module/egpu_gate/parameters/teardown_budget_ms 2>/dev/null)"
@@ -329,51 +357,92 @@ mountroot() {
 	echo "EGPUTEST-END"
 	echo o >/proc/sysrq-trigger
 	sleep 30
-}
 EOF
-(cd "$v/extra" && find . | cpio -o -H newc --quiet) >"$v/extra.cpio"
-cat "$o/initrd.img" "$v/extra.cpio" >"$v/initrd"
-t0=$(date +%s)
-timeout --foreground "$EGPU_INSTALL_VM_TIMEOUT" qemu-system-x86_64 -accel tcg -machine q35 -m 1G -smp 1 \
-	-display none -monitor none -serial "file:$v/console.log" -no-reboot \
-	-kernel "$KD/vmlinuz" -initrd "$v/initrd" \
-	-append "console=ttyS0 boot=egputest panic=-1 no_timer_check" >"$v/qemu.log" 2>&1
-qrc=$?
-el=$(($(date +%s) - t0))
-cl=$v/console.log
-cp "$cl" "$EGPU_RESULTS/install-vm.console.log" 2>/dev/null || true
-if grep -q EGPUTEST-END "$cl"; then
-	tap ok "$ID boots the mkinitramfs initramfs in QEMU (${el}s)"
-else
-	tap no "$ID boots the mkinitramfs initramfs in QEMU (qemu exit $qrc after ${el}s)" "$cl"
-	finish
-	exit 1
+}
+# boot_initrd NAME IMAGE APPEND: boot $ID with IMAGE plus $W/vm/NAME/extra/
+# appended as a second cpio; checks the module order and options (TAP)
+boot_initrd() {
+	local name=$1 img=$2 v=$W/vm/$1 t0 qrc el cl mods got
+	if [ ! -s "$img" ]; then
+		tap no "$name: boot $ID with its initramfs (no initramfs was built)"
+		return 1
+	fi
+	say "booting $ID with the $name initramfs in QEMU (TCG)"
+	(cd "$v/extra" && find . | cpio -o -H newc --quiet) >"$v/extra.cpio"
+	# the kernel reads an uncompressed cpio after a compressed one only at a
+	# 4-byte aligned offset; zeros in between are skipped
+	{
+		cat "$img"
+		head -c $(((512 - $(stat -c %s "$img") % 512) % 512)) /dev/zero
+		cat "$v/extra.cpio"
+	} >"$v/initrd"
+	t0=$(date +%s)
+	timeout --foreground "$EGPU_INSTALL_VM_TIMEOUT" qemu-system-x86_64 -accel tcg -machine q35 -m 1G -smp 1 \
+		-display none -monitor none -serial "file:$v/console.log" -no-reboot \
+		-kernel "$KD/vmlinuz" -initrd "$v/initrd" \
+		-append "console=ttyS0 panic=-1 no_timer_check $3" >"$v/qemu.log" 2>&1
+	qrc=$?
+	el=$(($(date +%s) - t0))
+	cl=$v/console.log
+	cp "$cl" "$EGPU_RESULTS/install-vm-$name.console.log" 2>/dev/null || true
+	if grep -q EGPUTEST-END "$cl"; then
+		tap ok "$name: $ID boots its initramfs in QEMU (${el}s)"
+	else
+		tap no "$name: $ID boots its initramfs in QEMU (qemu exit $qrc after ${el}s)" "$cl"
+		return 1
+	fi
+	mods=$(sed -n 's/^EGPUTEST module //p' "$cl" | tr -d '\r' | tr '\n' ' ')
+	# /proc/modules lists the newest first
+	if [[ " $mods" =~ \ vfio_pci\ .*\ egpu_gate\  ]]; then
+		tap ok "$name: the DKMS-built egpu_gate loads from the initramfs, vfio_pci after it (/proc/modules, newest first: $mods)"
+	else
+		tap no "$name: egpu_gate then vfio_pci loaded from the initramfs" "modules: $mods"
+	fi
+	got=$(sed -n 's/^EGPUTEST teardown_budget_ms //p' "$cl" | tr -d '\r')
+	if [ "$got" = 4321 ]; then
+		tap ok "$name: the options of /etc/modprobe.d/egpu-gate.conf apply in the initramfs (teardown_budget_ms=4321)"
+	else
+		tap no "$name: options from /etc/modprobe.d/egpu-gate.conf apply in the initramfs" "teardown_budget_ms: $got"
+	fi
+	got=$(sed -n 's/^EGPUTEST version //p' "$cl" | tr -d '\r')
+	if [ "$got" = "$VERSION" ]; then tap ok "$name: loaded module reports version $VERSION"; else tap no "$name: loaded module reports version $VERSION" "got: $got"; fi
+	if grep -qE 'BUG:|Oops|Call Trace|Kernel panic' "$cl"; then
+		tap no "$name: no kernel error reports on the console" "$(grep -E -A3 'BUG:|Oops|Call Trace|Kernel panic' "$cl" | head -n 20)"
+	else
+		tap ok "$name: no kernel error reports on the console (module taint: $(sed -n 's/^EGPUTEST taint //p' "$cl" | tr -d '\r'))"
+	fi
+}
+
+# initramfs-tools: boot=egputest makes /init source /scripts/egputest and
+# call its mountroot() after init-top and load_modules
+mkdir -p "$W/vm/initramfs-tools/extra/scripts"
+{
+	echo "mountroot() {"
+	egputest_report
+	echo "}"
+} >"$W/vm/initramfs-tools/extra/scripts/egputest"
+if boot_initrd initramfs-tools "$o/initrd.img" boot=egputest; then
+	it=$(sed -n 's/^EGPUTEST init-top //p' "$W/vm/initramfs-tools/console.log" | tr -d '\r')
+	if [[ " $it" =~ \ egpu-gate\ .*\ udev\  ]]; then
+		tap ok "initramfs-tools: init-top/egpu-gate runs before init-top/udev (order: $it)"
+	else
+		tap no "initramfs-tools: init-top/egpu-gate runs before init-top/udev" "order: $it"
+	fi
 fi
-mods=$(sed -n 's/^EGPUTEST module //p' "$cl" | tr -d '\r' | tr '\n' ' ')
-# /proc/modules lists the newest first
-if [[ " $mods" =~ \ vfio_pci\ .*\ egpu_gate\  ]]; then
-	tap ok "the DKMS-built egpu_gate loads from the initramfs, vfio_pci after it (/proc/modules, newest first: $mods)"
-else
-	tap no "egpu_gate then vfio_pci loaded from the initramfs" "modules: $mods"
-fi
-it=$(sed -n 's/^EGPUTEST init-top //p' "$cl" | tr -d '\r')
-if [[ " $it" =~ \ egpu-gate\ .*\ udev\  ]]; then
-	tap ok "init-top/egpu-gate runs before init-top/udev (order: $it)"
-else
-	tap no "init-top/egpu-gate runs before init-top/udev" "order: $it"
-fi
-got=$(sed -n 's/^EGPUTEST teardown_budget_ms //p' "$cl" | tr -d '\r')
-if [ "$got" = 4321 ]; then
-	tap ok "the options of /etc/modprobe.d/egpu-gate.conf apply in the initramfs (teardown_budget_ms=4321)"
-else
-	tap no "options from /etc/modprobe.d/egpu-gate.conf apply in the initramfs" "teardown_budget_ms: $got"
-fi
-got=$(sed -n 's/^EGPUTEST version //p' "$cl" | tr -d '\r')
-if [ "$got" = "$VERSION" ]; then tap ok "loaded module reports version $VERSION"; else tap no "loaded module reports version $VERSION" "got: $got"; fi
-if grep -qE 'BUG:|Oops|Call Trace|Kernel panic' "$cl"; then
-	tap no "no kernel error reports on the console" "$(grep -E -A3 'BUG:|Oops|Call Trace|Kernel panic' "$cl" | head -n 20)"
-else
-	tap ok "no kernel error reports on the console (module taint: $(sed -n 's/^EGPUTEST taint //p' "$cl" | tr -d '\r'))"
+# dracut: the report as the last pre-udev hook (after 10-egpu-gate-load.sh,
+# before udevd starts). usr/lib: /lib is a symlink in the image, and a cpio
+# directory entry "lib" would replace it.
+mkdir -p "$W/vm/dracut/extra/usr/lib/dracut/hooks/pre-udev"
+egputest_report >"$W/vm/dracut/extra/usr/lib/dracut/hooks/pre-udev/99-egputest.sh"
+if boot_initrd dracut "$o/dracut.img" "root=/dev/vda rd.shell=0"; then
+	cl=$W/vm/dracut/console.log
+	hooks=$(sed -n 's/^EGPUTEST pre-udev //p' "$cl" | tr -d '\r')
+	udevd=$(sed -n 's/^EGPUTEST udevd//p' "$cl" | tr -d '\r ')
+	if [[ " $hooks" =~ \ 10-egpu-gate-load\.sh\  ]] && [ -z "$udevd" ]; then
+		tap ok "dracut: egpu_gate is loaded by the pre-udev hook, before udevd runs (pre-udev hooks: $hooks)"
+	else
+		tap no "dracut: egpu_gate loaded by the pre-udev hook before udevd runs" "pre-udev hooks: $hooks" "udevd pids: $udevd"
+	fi
 fi
 finish
 say "$n tests, $failed failed ($(($(date +%s) - T0)) s); $TAP"

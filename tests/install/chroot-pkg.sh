@@ -18,6 +18,7 @@ modinfo -k "$REL" -n egpu_gate >"$out/modpath" 2>&1
 modinfo -k "$REL" -F version egpu_gate >"$out/version" 2>&1
 modinfo -k "$REL" -F signer egpu_gate >"$out/signer" 2>&1
 modinfo -k "$REL" -F sig_hashalgo egpu_gate >"$out/sig_hashalgo" 2>&1
+cp "$(modinfo -k "$REL" -n egpu_gate)" "$out/" 2>/dev/null
 egpuctl --version >"$out/egpuctl-version" 2>&1
 zcat /usr/share/man/man8/egpuctl.8.gz >"$out/man8" 2>&1
 dpkg -L egpuctl >"$out/ctl-files" 2>&1
@@ -33,10 +34,26 @@ rc excl-cfg dkms build -m egpu-gate -v "$VERSION" -k 6.1.0-98-amd64 --kernelsour
 rc mkinitramfs mkinitramfs -o "$out/initrd.img" "$REL"
 lsinitramfs "$out/initrd.img" >"$out/lsinitramfs" 2>&1
 
+# dracut instead of initramfs-tools (they conflict): the dracut module
+snap() {
+	find / -xdev \( -path /proc -o -path /root -o -path /tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
+		-o -path /var/lib/dpkg -o -path /etc/ld.so.cache \) -prune -o -print | sort
+}
+snap >"$out/before-dracut"
+rc dracut-install apt-get install -y -q --no-install-recommends dracut-core
+snap >"$out/after-dracut"
+rc dracut dracut --force --no-hostonly --kver "$REL" -m "base udev-rules rootfs-block egpu-gate" "$out/dracut.img"
+lsinitrd "$out/dracut.img" >"$out/lsinitrd" 2>&1
+
 rc purge apt-get purge -y -q egpu-gate-dkms egpuctl
 rm -f /etc/modprobe.d/egpu-gate.conf
 find / -xdev \( -path /proc -o -path /root -o -path /tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
 	-o -path /var/lib/dpkg -o -path /etc/ld.so.cache \) -prune -o -print | sort >"$out/after-purge.all"
 # what is there now and was not before, except the libraries egpuctl pulled in
-comm -13 "$out/before-install" "$out/after-purge.all" | grep -v -E '^/etc/libnl-3|^/usr/(lib/x86_64-linux-gnu/lib(boost|fmt|nl)|share/doc/lib|share/lintian/overrides/lib)' >"$out/after-purge"
+comm -13 "$out/before-dracut" "$out/after-dracut" >"$out/dracut-files"
+# (dracut's own files, and what another package owns, e.g. directories
+# dracut-core shares with egpu-gate-dkms)
+comm -13 "$out/before-install" "$out/after-purge.all" | comm -23 - "$out/dracut-files" |
+	grep -v -E '^/etc/libnl-3|^/usr/(lib/x86_64-linux-gnu/lib(boost|fmt|nl)|share/doc/lib|share/lintian/overrides/lib)' |
+	while IFS= read -r p; do dpkg -S "$p" >/dev/null 2>&1 || echo "$p"; done >"$out/after-purge"
 exit 0
