@@ -131,7 +131,7 @@ check "mok-check: no UEFI -> exit 0" mok 0 "without UEFI" enabled no "$m/none"
 say "bookworm chroot with the headers of $ID"
 BASE_PKGS="dkms openssl initramfs-tools busybox kmod xz-utils zstd cpio"
 # downloaded only (the tests install them): egpuctl's libraries, dracut
-DL_PKGS="libboost-program-options1.74.0 libfmt9 libnl-3-200 libnl-genl-3-200 dracut-core"
+DL_PKGS="libboost-program-options1.74.0 libfmt9 libnl-3-200 libnl-genl-3-200 libtomlplusplus3 dracut-core"
 if ! prep=$(
 	set -e
 	. "$REPO/tests/kernels/buildenv.sh"

@@ -54,6 +54,6 @@ comm -13 "$out/before-dracut" "$out/after-dracut" >"$out/dracut-files"
 # (dracut's own files, and what another package owns, e.g. directories
 # dracut-core shares with egpu-gate-dkms)
 comm -13 "$out/before-install" "$out/after-purge.all" | comm -23 - "$out/dracut-files" |
-	grep -v -E '^/etc/libnl-3|^/usr/(lib/x86_64-linux-gnu/lib(boost|fmt|nl)|share/doc/lib|share/lintian/overrides/lib)' |
+	grep -v -E '^/etc/libnl-3|^/usr/(lib/x86_64-linux-gnu/lib(boost|fmt|nl|toml)|share/doc/lib|share/lintian/overrides/lib)' |
 	while IFS= read -r p; do dpkg -S "$p" >/dev/null 2>&1 || echo "$p"; done >"$out/after-purge"
 exit 0
