@@ -544,7 +544,10 @@ int cmd_tb_allow(Invocation& inv) {
   if (by != "uuid" && by != "id" && by != "name")
     throw usage_error(fmt::format("{}: --by {}: give uuid, id or name", inv.path, by));
   const std::vector<PciId> bind_ids = bind.empty() ? std::vector<PciId>{} : parse_bind(inv.path, bind);
-  const auto [dev, parent_uuid] = find_device(inv, p.positional().front());
+  // (no structured binding: clang 14 cannot capture one in a lambda)
+  const auto found = find_device(inv, p.positional().front());
+  const TbDeviceInfo& dev = found.first;
+  const std::optional<std::string>& parent_uuid = found.second;
 
   TbRule rule;
   std::string problem;
@@ -612,7 +615,10 @@ int cmd_tb_deny(Invocation& inv) {
   if (p.positional().empty())
     throw usage_error(fmt::format("{}: give the device's name, e.g. '{} 0-1' (see egpuctl tb list)",
                                   inv.path, inv.path));
-  const auto [dev, parent_uuid] = find_device(inv, p.positional().front());
+  // (no structured binding: clang 14 cannot capture one in a lambda)
+  const auto found = find_device(inv, p.positional().front());
+  const TbDeviceInfo& dev = found.first;
+  const std::optional<std::string>& parent_uuid = found.second;
   std::string problem;
   std::optional<std::string> uuid;
   if (dev.uniqueId) uuid = canonical_uuid(*dev.uniqueId, problem);

@@ -48,6 +48,16 @@ TEST(PolicyExample, RoundTrip) {
   EXPECT_EQ(parse_policy(write_policy_toml(p), "y"), p);
 }
 
+TEST(PolicyParser, NonAsciiInNamesAndComments) {
+  const Policy p = parse_policy(
+      "# caf\xc3\xa9\n[[tb.rule]] # \xc3\xa9\nvendor_name = \"Caf\xc3\xa9 \\\\x\"\n"
+      "device_name = 'D\xc3\xa9v'\n",
+      "x");
+  ASSERT_EQ(p.rules.size(), 1u);
+  EXPECT_EQ(p.rules[0].vendorName, "Caf\xc3\xa9 \\x");
+  EXPECT_EQ(p.rules[0].deviceName, "D\xc3\xa9v");
+}
+
 TEST(PolicyParser, EmptyFileIsTheEmptyPolicy) {
   EXPECT_EQ(parse_policy("", "x"), Policy{});
   EXPECT_EQ(parse_policy("# nothing\n\n", "x"), Policy{});
@@ -127,6 +137,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"a = \n", 1, 5, "", "TOML syntax"},
         Bad{"x = \"\xff\"\n", 1, 5, "", "TOML syntax"},
         Bad{"[reset]\nleave_d0 = true\nleave_d0 = false\n", 3, 12, "", "TOML syntax"},
+        // non-ASCII outside one-line strings and comments (toml++ 3.3 UB)
+        Bad{"tb\xd2\x94ule = 1\n", 1, 3, "", "non-ASCII character outside a string"},
+        Bad{"# \xc3\xa9\nx = \"\xc3\xa9\"\n\xc3\xa9", 3, 1, "", "outside a string"},
+        Bad{"x = \"\"\"\n\xc3\xa9\"\"\"\n", 2, 1, "", "in a multi-line string"},
         // top level and tables
         Bad{"\n\nrules = 1\n", 3, 1, "rules", "unknown key"},
         Bad{"tb = 1\n", 1, 6, "tb", "is an integer, give a table"},

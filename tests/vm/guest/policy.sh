@@ -30,10 +30,10 @@ live_rules() {
 }
 
 if ! command -v egpuctl >/dev/null; then
-	vm_fail "policy: egpuctl in the guest" "missing (vm.py --bin egpuctl)"
+	vm_fail "egpuctl in the guest" "missing (vm.py --bin egpuctl)"
 	exit 1
 fi
-[ -d /sys/module/egpu_gate ] || vm_check "policy: insmod egpu_gate.ko" insmod $KO || exit 1
+[ -d /sys/module/egpu_gate ] || vm_check "insmod egpu_gate.ko" insmod $KO || exit 1
 
 cat >$POLICY <<EOT
 # test policy of tests/vm/guest/policy.sh
@@ -54,70 +54,70 @@ WANT="uuid=$UUID,bind=1002:687f+1002:aaf8;vendor_name=Razer,device_name=Core X,i
 
 ctl policy check $POLICY
 if [ $rc -eq 0 ]; then
-	vm_pass "policy: policy check accepts the test policy"
+	vm_pass "policy check accepts the test policy"
 else
-	vm_fail "policy: policy check accepts the test policy" "rc=$rc $err"
+	vm_fail "policy check accepts the test policy" "rc=$rc $err"
 fi
 printf '[teardown]\nbudget_ms = 5\n' >/tmp/policy-bad.toml
 ctl policy check /tmp/policy-bad.toml
 case "$rc:$err" in
-1:*policy-bad.toml:2:13:\ teardown.budget_ms:*) vm_pass "policy: policy check points at the bad line" ;;
-*) vm_fail "policy: policy check points at the bad line" "rc=$rc $err" ;;
+1:*policy-bad.toml:2:13:\ teardown.budget_ms:*) vm_pass "policy check points at the bad line" ;;
+*) vm_fail "policy check points at the bad line" "rc=$rc $err" ;;
 esac
 
 ctl tb rules
 if [ $rc -ne 0 ]; then
-	vm_skip "policy: apply and compare with the module" \
+	vm_skip "apply and compare with the module" \
 		"the module has no Thunderbolt rule commands ($err)"
 	exit 0
 fi
 
 ctl policy apply --no-initramfs --root $ROOT $POLICY
 if [ $rc -eq 0 ]; then
-	vm_pass "policy: policy apply --no-initramfs --root"
+	vm_pass "policy apply --no-initramfs --root"
 else
-	vm_fail "policy: policy apply --no-initramfs --root" "rc=$rc $out $err"
+	vm_fail "policy apply --no-initramfs --root" "rc=$rc $out $err"
 fi
 live=$(live_rules)
 param=$(cat $P/tb_rules)
 if [ "$live" = "$WANT" ]; then
-	vm_pass "policy: egpuctl tb rules lists the policy's rules"
+	vm_pass "egpuctl tb rules lists the policy's rules"
 else
-	vm_fail "policy: egpuctl tb rules lists the policy's rules" "live '$live' want '$WANT'"
+	vm_fail "egpuctl tb rules lists the policy's rules" "live '$live' want '$WANT'"
 fi
 if [ "$param" = "$live" ]; then
-	vm_pass "policy: tb_rules parameter agrees with egpuctl tb rules"
+	vm_pass "tb_rules parameter agrees with egpuctl tb rules"
 else
-	vm_fail "policy: tb_rules parameter agrees with egpuctl tb rules" "param '$param' live '$live'"
+	vm_fail "tb_rules parameter agrees with egpuctl tb rules" "param '$param' live '$live'"
 fi
 if [ "$(cat $P/teardown_budget_ms)" = 2500 ]; then
-	vm_pass "policy: teardown_budget_ms is the policy's"
+	vm_pass "teardown_budget_ms is the policy's"
 else
-	vm_fail "policy: teardown_budget_ms is the policy's" "$(cat $P/teardown_budget_ms)"
+	vm_fail "teardown_budget_ms is the policy's" "$(cat $P/teardown_budget_ms)"
 fi
 if cmp -s $POLICY $ROOT/etc/egpu-gate/policy.toml; then
-	vm_pass "policy: the applied file is installed as policy.toml"
+	vm_pass "the applied file is installed as policy.toml"
 else
-	vm_fail "policy: the applied file is installed as policy.toml" "$(ls -lR $ROOT)"
+	vm_fail "the applied file is installed as policy.toml" "$(ls -lR $ROOT)"
 fi
 CONF=$ROOT/etc/modprobe.d/egpu-gate.conf
 if grep -qxF "options egpu_gate tb_rules=\"$WANT\" teardown_budget_ms=2500" $CONF; then
-	vm_pass "policy: modprobe.d options line"
+	vm_pass "modprobe.d options line"
 else
-	vm_fail "policy: modprobe.d options line" "$(cat $CONF)"
+	vm_fail "modprobe.d options line" "$(cat $CONF)"
 fi
 ctl policy show --root $ROOT
 case $out in
-*"differences: none"*) vm_pass "policy: policy show: the file is in force" ;;
-*) vm_fail "policy: policy show: the file is in force" "rc=$rc $out $err" ;;
+*"differences: none"*) vm_pass "policy show: the file is in force" ;;
+*) vm_fail "policy show: the file is in force" "rc=$rc $out $err" ;;
 esac
 
 # A policy the module refuses (or egpuctl does) changes nothing.
 ctl policy apply --no-initramfs --root $ROOT /tmp/policy-bad.toml
 if [ $rc -eq 1 ] && [ "$(live_rules)" = "$WANT" ] && cmp -s $POLICY $ROOT/etc/egpu-gate/policy.toml; then
-	vm_pass "policy: a bad policy is refused and changes nothing"
+	vm_pass "a bad policy is refused and changes nothing"
 else
-	vm_fail "policy: a bad policy is refused and changes nothing" "rc=$rc $err; live $(live_rules)"
+	vm_fail "a bad policy is refused and changes nothing" "rc=$rc $err; live $(live_rules)"
 fi
 
 # Boot-time path: modprobe with the rendered file loads the same rules.
@@ -126,19 +126,19 @@ if rmmod egpu_gate; then
 	cp $CONF /etc/modprobe.d/egpu-gate.conf
 	if modprobe egpu_gate && [ "$(cat $P/tb_rules)" = "$WANT" ] &&
 		[ "$(cat $P/teardown_budget_ms)" = 2500 ]; then
-		vm_pass "policy: modprobe with the rendered modprobe.d file loads the same rules"
+		vm_pass "modprobe with the rendered modprobe.d file loads the same rules"
 	else
-		vm_fail "policy: modprobe with the rendered modprobe.d file loads the same rules" \
+		vm_fail "modprobe with the rendered modprobe.d file loads the same rules" \
 			"tb_rules '$(cat $P/tb_rules 2>&1)'; $(dmesg | tail -n 5)"
 	fi
 	rm -f /etc/modprobe.d/egpu-gate.conf
 	[ -d /sys/module/egpu_gate ] || insmod $KO
 else
-	vm_fail "policy: rmmod egpu_gate for the boot-time check" "$(lsmod | head)"
+	vm_fail "rmmod egpu_gate for the boot-time check" "$(lsmod | head)"
 fi
 egpuctl tb rules >/dev/null 2>&1 && ctl policy apply --no-initramfs --root /tmp/policy-empty /dev/null
 if [ "$(cat $P/tb_rules)" = "" ]; then
-	vm_pass "policy: an empty policy clears the rules"
+	vm_pass "an empty policy clears the rules"
 else
-	vm_fail "policy: an empty policy clears the rules" "rc=$rc $err; $(cat $P/tb_rules)"
+	vm_fail "an empty policy clears the rules" "rc=$rc $err; $(cat $P/tb_rules)"
 fi
