@@ -616,59 +616,90 @@ void egpu_tb_rule_put(struct egpu_tb_rule *rule)
 		kfree(rule);
 }
 
-static struct egpu_tb_ruleset *egpu_tb_set_alloc(unsigned int n)
+static struct egpu_tb_ruleset *egpu_tb_set_alloc(unsigned int cap)
 {
 	struct egpu_tb_ruleset *set;
 
-	set = kvzalloc(struct_size(set, rules, n), GFP_KERNEL);
+	set = kvzalloc(struct_size(set, rules, cap), GFP_KERNEL);
 	if (set)
-		refcount_set(&set->ref, 1);
+		set->cap = cap;
 	return set;
 }
 
-/* Any context (RCU callbacks too): kvfree() defers a vfree() from softirq. */
-void egpu_tb_ruleset_put(struct egpu_tb_ruleset *set)
+/*
+ * Free an array and drop the references it owns: all of a snapshot's, all
+ * of an unpublished or replaced set's (drop_all), or the one rule a delete
+ * removed (drop). Any context (RCU callbacks too): kvfree() defers a
+ * vfree() from softirq.
+ */
+static void egpu_tb_set_free(struct egpu_tb_ruleset *set)
 {
 	unsigned int i;
 
-	if (!set || !refcount_dec_and_test(&set->ref))
-		return;
-	for (i = 0; i < set->n; i++)
-		egpu_tb_rule_put(set->rules[i]);
+	if (set->snapshot || set->drop_all)
+		for (i = 0; i < set->n; i++)
+			egpu_tb_rule_put(set->rules[i]);
+	else
+		egpu_tb_rule_put(set->drop);
 	kvfree(set);
 }
 
-static void egpu_tb_set_rcu_put(struct rcu_head *head)
+static void egpu_tb_set_rcu_free(struct rcu_head *head)
 {
-	egpu_tb_ruleset_put(container_of(head, struct egpu_tb_ruleset, rcu));
+	egpu_tb_set_free(container_of(head, struct egpu_tb_ruleset, rcu));
+}
+
+void egpu_tb_ruleset_put(struct egpu_tb_ruleset *set)
+{
+	if (set)
+		egpu_tb_set_free(set);
+}
+
+static unsigned int egpu_tb_set_n(const struct egpu_tb_ruleset *set)
+{
+	/* Pairs with the release in add: slots [0, n) are written. */
+	return set ? smp_load_acquire(&set->n) : 0;
 }
 
 struct egpu_tb_ruleset *egpu_tb_ruleset_get(void)
 {
-	struct egpu_tb_ruleset *set;
+	struct egpu_tb_ruleset *live, *copy = NULL;
+	unsigned int i;
 
-	rcu_read_lock();
-	set = rcu_dereference(egpu_tb_live);
-	/* The live reference is dropped only after a grace period. */
-	if (set && !refcount_inc_not_zero(&set->ref))
-		set = NULL;
-	rcu_read_unlock();
-	return set;
+	mutex_lock(&egpu_tb_rules_lock);
+	live = rcu_dereference_protected(egpu_tb_live,
+					 lockdep_is_held(&egpu_tb_rules_lock));
+	if (live)
+		copy = egpu_tb_set_alloc(live->n);
+	if (copy) {
+		copy->snapshot = true;
+		for (i = 0; i < live->n; i++) {
+			refcount_inc(&live->rules[i]->ref);
+			copy->rules[i] = live->rules[i];
+		}
+		copy->n = live->n;
+	}
+	mutex_unlock(&egpu_tb_rules_lock);
+	return copy;
 }
 
 struct egpu_tb_rule *egpu_tb_rules_match(const struct egpu_tb_match_info *info)
 {
 	struct egpu_tb_rule *found = NULL;
 	struct egpu_tb_ruleset *set;
-	unsigned int i;
+	unsigned int i, n;
 
 	rcu_read_lock();
 	set = rcu_dereference(egpu_tb_live);
-	for (i = 0; set && i < set->n; i++) {
+	n = egpu_tb_set_n(set);
+	for (i = 0; i < n; i++) {
 		struct egpu_tb_rule *r = set->rules[i];
 
 		if (egpu_tb_rule_matches(r, info)) {
-			/* The set's reference keeps r alive: this cannot be 0. */
+			/*
+			 * The live set's reference is dropped only a grace
+			 * period after r leaves it: this cannot be 0.
+			 */
 			refcount_inc(&r->ref);
 			atomic64_inc(&r->hits);
 			found = r;
@@ -689,15 +720,23 @@ static u32 egpu_tb_new_id(void)
 	return id;
 }
 
-/* Publish @set as the live set; the old one goes after a grace period. */
-static void egpu_tb_publish(struct egpu_tb_ruleset *set)
+/*
+ * Publish @set as the live set. The old array goes after a grace period,
+ * with the references of the rules that left the set: all of them
+ * (@drop_all: a replace) or @drop (a delete); none when the set only grew.
+ */
+static void egpu_tb_publish(struct egpu_tb_ruleset *set, bool drop_all,
+			    struct egpu_tb_rule *drop)
 {
 	struct egpu_tb_ruleset *old;
 
 	old = rcu_replace_pointer(egpu_tb_live, set,
 				  lockdep_is_held(&egpu_tb_rules_lock));
-	if (old)
-		call_rcu(&old->rcu, egpu_tb_set_rcu_put);
+	if (old) {
+		old->drop_all = drop_all;
+		old->drop = drop;
+		call_rcu(&old->rcu, egpu_tb_set_rcu_free);
+	}
 }
 
 /*
@@ -765,7 +804,8 @@ static int egpu_tb_set_parse(const char *text, struct egpu_tb_ruleset **out,
 	return 0;
 
 err:
-	egpu_tb_ruleset_put(set);
+	set->drop_all = true;
+	egpu_tb_set_free(set);
 	return ret;
 }
 
@@ -776,7 +816,7 @@ static void egpu_tb_publish_new(struct egpu_tb_ruleset *set)
 
 	for (i = 0; i < set->n; i++)
 		set->rules[i]->id = egpu_tb_new_id();
-	egpu_tb_publish(set);
+	egpu_tb_publish(set, true, NULL);
 }
 
 static int egpu_tb_replace(const char *text, struct netlink_ext_ack *extack,
@@ -800,7 +840,8 @@ static int egpu_tb_replace(const char *text, struct netlink_ext_ack *extack,
 		ret = -ENODEV;
 	mutex_unlock(&egpu_tb_rules_lock);
 	if (ret) {
-		egpu_tb_ruleset_put(set);
+		set->drop_all = true;
+		egpu_tb_set_free(set);
 		return ret;
 	}
 	egpu_tb_policy_rules_changed();
@@ -812,11 +853,17 @@ int egpu_tb_rules_replace(const char *text, struct netlink_ext_ack *extack)
 	return egpu_tb_replace(text, extack, NULL, 0);
 }
 
+/*
+ * Append: in place while the array has room (readers see the old or the
+ * new count, never a half-written slot: the slot is written before the
+ * count is released), else into a new array of twice the size, so adding
+ * N rules one by one costs O(N), not O(N^2).
+ */
 int egpu_tb_rules_add_rule(struct egpu_tb_rule *rule, u32 *id,
 			   struct netlink_ext_ack *extack)
 {
 	struct egpu_tb_ruleset *old, *set;
-	unsigned int i;
+	unsigned int n;
 	int ret = 0;
 
 	mutex_lock(&egpu_tb_rules_lock);
@@ -826,28 +873,32 @@ int egpu_tb_rules_add_rule(struct egpu_tb_rule *rule, u32 *id,
 		ret = -ENODEV;
 		goto out;
 	}
-	if (old->n >= egpu_tb_max()) {
+	n = old->n;
+	if (n >= egpu_tb_max()) {
 		NL_SET_ERR_MSG(extack, "egpu_gate: the rule set is full ("
 			       __stringify(EGPU_TB_RULES_MAX) " rules)");
 		ret = -ENOSPC;
 		goto out;
 	}
-	set = egpu_tb_set_alloc(old->n + 1);
-	if (!set) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < old->n; i++) {
-		refcount_inc(&old->rules[i]->ref);
-		set->rules[i] = old->rules[i];
-	}
 	rule->id = egpu_tb_new_id();
 	if (id)
 		*id = rule->id;
-	set->rules[old->n] = rule;
-	set->n = old->n + 1;
-	rule = NULL;		/* the set owns it now */
-	egpu_tb_publish(set);
+	if (n < old->cap) {
+		old->rules[n] = rule;
+		/* Publish the slot before the count (see egpu_tb_set_n()). */
+		smp_store_release(&old->n, n + 1);
+	} else {
+		set = egpu_tb_set_alloc(clamp(2 * n, 16U, (unsigned int)EGPU_TB_RULES_MAX));
+		if (!set) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(set->rules, old->rules, n * sizeof(set->rules[0]));
+		set->rules[n] = rule;
+		set->n = n + 1;
+		egpu_tb_publish(set, false, NULL);
+	}
+	rule = NULL;		/* the live set owns it now */
 out:
 	mutex_unlock(&egpu_tb_rules_lock);
 	egpu_tb_rule_put(rule);
@@ -892,18 +943,15 @@ int egpu_tb_rules_del(u32 id)
 		ret = -ENOENT;
 		goto out;
 	}
-	set = egpu_tb_set_alloc(old->n - 1);
+	set = egpu_tb_set_alloc(old->cap);
 	if (!set) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (j = 0; j < old->n; j++) {
-		if (j == i)
-			continue;
-		refcount_inc(&old->rules[j]->ref);
-		set->rules[set->n++] = old->rules[j];
-	}
-	egpu_tb_publish(set);
+	for (j = 0; j < old->n; j++)
+		if (j != i)
+			set->rules[set->n++] = old->rules[j];
+	egpu_tb_publish(set, false, old->rules[i]);
 out:
 	mutex_unlock(&egpu_tb_rules_lock);
 	if (!ret)
@@ -956,13 +1004,14 @@ static int egpu_tb_param_get(char *buffer, const struct kernel_param *kp)
 {
 	char text[EGPU_TB_RULE_TEXT_MAX + 1];
 	struct egpu_tb_ruleset *set;
+	unsigned int i, count;
 	size_t n = 0;
-	unsigned int i;
 	int len;
 
 	rcu_read_lock();
 	set = rcu_dereference(egpu_tb_live);
-	for (i = 0; set && i < set->n; i++) {
+	count = egpu_tb_set_n(set);
+	for (i = 0; i < count; i++) {
 		len = egpu_tb_rule_format(set->rules[i], text, sizeof(text));
 		/* separator + text + "\n" + NUL */
 		if (n + !!i + len + 2 > PAGE_SIZE)
@@ -1032,15 +1081,10 @@ int egpu_tb_rules_init(void)
 
 void egpu_tb_rules_exit(void)
 {
-	struct egpu_tb_ruleset *old;
-
 	mutex_lock(&egpu_tb_rules_lock);
 	egpu_tb_rules_ready = false;
-	old = rcu_replace_pointer(egpu_tb_live, NULL,
-				  lockdep_is_held(&egpu_tb_rules_lock));
+	egpu_tb_publish(NULL, true, NULL);
 	mutex_unlock(&egpu_tb_rules_lock);
-	if (old)
-		call_rcu(&old->rcu, egpu_tb_set_rcu_put);
 	/* Every set dropped by call_rcu() is freed before the module goes. */
 	rcu_barrier();
 }

@@ -7,20 +7,24 @@
  * grammar"); the module parameter tb_rules and the netlink commands use
  * the same parser, so a rule means the same wherever it comes from.
  *
- * The live rule set is one immutable array (struct egpu_tb_ruleset)
- * published with RCU: readers (the policy engine matching a device) take
- * rcu_read_lock() and see a whole set, never a half-applied change;
- * writers (parameter store, netlink) build a new set, swap it under
- * egpu_tb_rules_lock and drop the old one after a grace period. Hit
- * counters are atomics in the shared rule objects.
+ * The live rule set is one array (struct egpu_tb_ruleset) published with
+ * RCU: readers (the policy engine matching a device) take rcu_read_lock()
+ * and see a whole set, never a half-applied change. Writers (parameter
+ * store, netlink) serialise on egpu_tb_rules_lock: a replace or a delete
+ * builds a new array and swaps it in; an add appends in place while the
+ * array has room (the slot is written before the count is released, so a
+ * reader sees the old or the new count) and otherwise swaps in an array
+ * twice as large. Old arrays are freed after a grace period. Hit counters
+ * are atomics in the rule objects.
  *
- * References: a set holds one reference on each of its rules (add/del
- * build a new set sharing the unchanged rules, so IDs and hit counts
- * survive them); the live pointer holds one reference on the set, dropped
- * after a grace period when the set is replaced; a dump holds its own
- * reference on the set (egpu_tb_ruleset_get()), so it sees one consistent
- * set across all its messages; the engine holds a reference on the rule
- * it matched (egpu_tb_rules_match()), valid after any replace.
+ * References: each rule of the live set holds one reference owned by the
+ * live set, whichever array holds it; it is dropped a grace period after
+ * the rule leaves the set (delete, replace), so IDs and hit counts survive
+ * adds and deletes of other rules. The engine holds its own reference on
+ * the rule it matched (egpu_tb_rules_match()), valid after any change; a
+ * dump holds a snapshot (egpu_tb_ruleset_get(): a copy of the array with a
+ * reference on every rule), so it sees one consistent set across all its
+ * messages.
  */
 #ifndef EGPU_TB_RULE_H
 #define EGPU_TB_RULE_H
@@ -66,7 +70,7 @@ struct egpu_tb_rule {
 	unsigned int nbind;
 	struct egpu_tb_pci_id bind[EGPU_TB_BIND_MAX];
 	atomic64_t hits;
-	refcount_t ref;			/* shared between sets on add/del */
+	refcount_t ref;			/* live set, engine, snapshots */
 };
 
 /* What the matcher needs to know about a device. */
@@ -80,8 +84,11 @@ struct egpu_tb_match_info {
 
 struct egpu_tb_ruleset {
 	struct rcu_head rcu;
-	refcount_t ref;			/* live pointer + snapshots */
-	unsigned int n;
+	unsigned int n;			/* rules in use (smp_load_acquire) */
+	unsigned int cap;		/* room in rules[] */
+	bool snapshot;			/* a copy: owns a reference per rule */
+	bool drop_all;			/* retired: drop every rule's reference */
+	struct egpu_tb_rule *drop;	/* retired: drop this rule's reference */
 	struct egpu_tb_rule *rules[];	/* match order */
 };
 
@@ -135,9 +142,10 @@ int egpu_tb_rules_add_rule(struct egpu_tb_rule *rule, u32 *id,
 			   struct netlink_ext_ack *extack);
 
 /*
- * Snapshot of the live set for a dump: a reference on the set taken under
- * RCU (the set and its rules stay valid, the live set may move on).
- * Release with egpu_tb_ruleset_put(). NULL only before init/after exit.
+ * Snapshot of the live set for a dump: a copy of the array with a
+ * reference on each rule, taken under egpu_tb_rules_lock (may sleep); the
+ * live set may move on meanwhile. Release with egpu_tb_ruleset_put().
+ * NULL before init, after exit or when out of memory.
  */
 struct egpu_tb_ruleset *egpu_tb_ruleset_get(void);
 void egpu_tb_ruleset_put(struct egpu_tb_ruleset *set);

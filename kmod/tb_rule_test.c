@@ -70,6 +70,19 @@ static unsigned int egpu_tb_test_count(void)
 	return n;
 }
 
+/* Two snapshots hold the same rules (the very same objects, in order). */
+static void egpu_tb_test_same(struct kunit *test, const struct egpu_tb_ruleset *a,
+			      const struct egpu_tb_ruleset *b)
+{
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_EQ(test, a->n, b->n);
+	for (i = 0; i < a->n; i++)
+		KUNIT_EXPECT_PTR_EQ(test, a->rules[i], b->rules[i]);
+}
+
 static void egpu_tb_rule_test_fields(struct kunit *test)
 {
 	struct egpu_tb_rule *r = egpu_tb_test_rule(test);
@@ -494,9 +507,9 @@ static void egpu_tb_rule_test_set_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -ENOENT, egpu_tb_rules_del(0));
 	KUNIT_EXPECT_EQ(test, -ENOENT, egpu_tb_rules_del(before->rules[1]->id + 1));
 
-	/* nothing changed: the very same set is live */
+	/* nothing changed: the very same rules are live */
 	after = egpu_tb_ruleset_get();
-	KUNIT_EXPECT_PTR_EQ(test, after, before);
+	egpu_tb_test_same(test, before, after);
 	egpu_tb_ruleset_put(after);
 	egpu_tb_ruleset_put(before);
 	KUNIT_EXPECT_STREQ(test, egpu_tb_test_param(test), "id=0001:0001;id=0002:0002\n");
@@ -508,6 +521,7 @@ static void egpu_tb_rule_test_ids_hits(struct kunit *test)
 	struct egpu_tb_ruleset *s1, *s2;
 	struct egpu_tb_rule *m, *held;
 	u32 id1, id2, id3, id4;
+	unsigned int i;
 
 	KUNIT_ASSERT_EQ(test, 0, egpu_tb_rules_replace("id=1:1;id=2:2", NULL));
 	s1 = egpu_tb_ruleset_get();
@@ -549,6 +563,30 @@ static void egpu_tb_rule_test_ids_hits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s1->n, 2U);
 	KUNIT_EXPECT_EQ(test, s1->rules[0]->id, id1);
 	egpu_tb_ruleset_put(s1);
+
+	/* many adds: the array grows (in place, then doubled), order kept */
+	for (i = 0; i < 40; i++) {
+		char t[16];
+
+		scnprintf(t, sizeof(t), "id=4:%x", i);
+		KUNIT_ASSERT_EQ(test, 0, egpu_tb_rules_add(t, &id4, NULL));
+	}
+	s2 = egpu_tb_ruleset_get();
+	KUNIT_ASSERT_EQ(test, s2->n, 42U);
+	KUNIT_EXPECT_EQ(test, s2->rules[0]->id, id2);
+	KUNIT_EXPECT_EQ(test, s2->rules[41]->id, id4);
+	for (i = 2; i < 42; i++) {
+		KUNIT_EXPECT_EQ(test, s2->rules[i]->device, i - 2);
+		KUNIT_EXPECT_EQ(test, s2->rules[i]->id, s2->rules[i - 1]->id + 1);
+	}
+	info.vendor = 4;
+	info.device = 39;
+	m = egpu_tb_rules_match(&info);
+	KUNIT_EXPECT_PTR_EQ(test, m, s2->rules[41]);
+	egpu_tb_rule_put(m);
+	info.vendor = 2;
+	info.device = 2;
+	egpu_tb_ruleset_put(s2);
 
 	/* replace: new rules, new (higher) IDs, hits from 0 */
 	KUNIT_ASSERT_EQ(test, 0, egpu_tb_rules_replace("id=2:2", NULL));
@@ -657,7 +695,7 @@ static void egpu_tb_rule_test_param(struct kunit *test)
 	before = egpu_tb_ruleset_get();
 	KUNIT_EXPECT_EQ(test, -EINVAL, egpu_tb_param_set("id=1:1;id=zz", NULL));
 	after = egpu_tb_ruleset_get();
-	KUNIT_EXPECT_PTR_EQ(test, before, after);
+	egpu_tb_test_same(test, before, after);
 	egpu_tb_ruleset_put(after);
 	egpu_tb_ruleset_put(before);
 
