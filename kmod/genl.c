@@ -27,6 +27,7 @@
 #include "genl.h"
 #include "reset.h"
 #include "tb.h"
+#include "tb_rule.h"
 #include "tb_teardown.h"
 #include "uapi/egpu_gate.h"
 
@@ -691,6 +692,212 @@ static int egpu_genl_tb_deauthorize(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* ---- Thunderbolt rule commands (tb_rule.c) ----------------------------------- */
+
+static const struct nla_policy egpu_rule_get_policy[EGPU_A_MAX + 1] = {};
+
+static const struct nla_policy egpu_rule_add_nest_policy[EGPU_A_RULE_MAX + 1] = {
+	[EGPU_A_RULE_TEXT] = { .type = NLA_NUL_STRING,
+			       .len = EGPU_TB_RULE_TEXT_MAX },
+};
+
+static const struct nla_policy egpu_rule_add_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_RULE] = NLA_POLICY_NESTED(egpu_rule_add_nest_policy),
+};
+
+static const struct nla_policy egpu_rule_del_nest_policy[EGPU_A_RULE_MAX + 1] = {
+	[EGPU_A_RULE_ID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy egpu_rule_del_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_RULE] = NLA_POLICY_NESTED(egpu_rule_del_nest_policy),
+};
+
+/* A whole set: at most one attribute's worth (64 KiB) of text. */
+static const struct nla_policy egpu_rules_set_policy[EGPU_A_MAX + 1] = {
+	[EGPU_A_RULES] = { .type = NLA_NUL_STRING },
+};
+
+/* One EGPU_A_RULE nest: ID, canonical text and, for a dump, the hits. */
+static int egpu_genl_fill_rule(struct sk_buff *skb, u32 id, const char *text,
+			       const struct egpu_tb_rule *hits_of)
+{
+	struct nlattr *nest = nla_nest_start(skb, EGPU_A_RULE);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, EGPU_A_RULE_ID, id) ||
+	    nla_put_string(skb, EGPU_A_RULE_TEXT, text) ||
+	    (hits_of && nla_put_u64_64bit(skb, EGPU_A_RULE_HITS,
+					  atomic64_read(&hits_of->hits),
+					  EGPU_A_RULE_PAD))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * TB_RULE_GET dump: one snapshot of the set (a reference taken in .start,
+ * dropped in .done) sent over as many messages as it needs, so a dump is
+ * consistent even when the set changes meanwhile. cb->args[0] = the set,
+ * cb->args[1] = rules already sent.
+ */
+static int egpu_genl_rule_dump_start(struct netlink_callback *cb)
+{
+	struct egpu_tb_ruleset *set = egpu_tb_ruleset_get();
+
+	if (!set)
+		return -ENOMEM;
+	cb->args[0] = (unsigned long)set;
+	cb->args[1] = 0;
+	return 0;
+}
+
+static int egpu_genl_rule_dump_done(struct netlink_callback *cb)
+{
+	egpu_tb_ruleset_put((struct egpu_tb_ruleset *)cb->args[0]);
+	cb->args[0] = 0;
+	return 0;
+}
+
+static int egpu_genl_rule_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct egpu_tb_ruleset *set = (struct egpu_tb_ruleset *)cb->args[0];
+	char text[EGPU_TB_RULE_TEXT_MAX + 1];
+	unsigned long i;
+	void *hdr;
+
+	if (!netlink_capable(cb->skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "egpu_gate: CAP_SYS_ADMIN in the initial user namespace required");
+		return -EPERM;
+	}
+	for (i = cb->args[1]; set && i < set->n; i++) {
+		const struct egpu_tb_rule *r = set->rules[i];
+
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &egpu_genl_family,
+				  NLM_F_MULTI, EGPU_CMD_TB_RULE_GET);
+		if (!hdr)
+			break;
+		egpu_tb_rule_format(r, text, sizeof(text));
+		if (egpu_genl_fill_rule(skb, r->id, text, r)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	if (set && i == cb->args[1] && i < set->n)
+		return -EMSGSIZE;	/* one rule larger than a message */
+	cb->args[1] = i;
+	return skb->len;	/* 0 once everything is sent: done */
+}
+
+/* info->attrs[EGPU_A_RULE] parsed with @policy into @tb, or -EINVAL. */
+static int egpu_genl_parse_rule(struct genl_info *info,
+				const struct nla_policy *policy,
+				struct nlattr **tb, int attr)
+{
+	if (NL_REQ_ATTR_CHECK(info->extack, NULL, info->attrs, EGPU_A_RULE)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_RULE missing");
+		return -EINVAL;
+	}
+	if (nla_parse_nested(tb, EGPU_A_RULE_MAX, info->attrs[EGPU_A_RULE],
+			     policy, info->extack))
+		return -EINVAL;
+	if (NL_REQ_ATTR_CHECK(info->extack, info->attrs[EGPU_A_RULE], tb, attr)) {
+		if (attr == EGPU_A_RULE_ID)
+			NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_RULE_ID missing");
+		else
+			NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_RULE_TEXT missing");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int egpu_genl_rule_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_RULE_MAX + 1];
+	char text[EGPU_TB_RULE_TEXT_MAX + 1];
+	struct egpu_tb_rule *rule;
+	struct sk_buff *msg;
+	void *hdr;
+	u32 id;
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_rule(info, egpu_rule_add_nest_policy, tb,
+				   EGPU_A_RULE_TEXT);
+	if (ret)
+		return ret;
+	rule = egpu_tb_rule_alloc();
+	if (!rule)
+		return -ENOMEM;
+	ret = egpu_tb_rule_parse(nla_data(tb[EGPU_A_RULE_TEXT]), rule,
+				 info->extack, NULL, 0);
+	if (ret) {
+		egpu_tb_rule_put(rule);
+		return ret;
+	}
+	egpu_tb_rule_format(rule, text, sizeof(text));
+	/* The reply first: once the rule is added, nothing may fail. */
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	hdr = msg ? genlmsg_put_reply(msg, info, &egpu_genl_family, 0,
+				      EGPU_CMD_TB_RULE_ADD) : NULL;
+	if (!hdr) {
+		nlmsg_free(msg);
+		egpu_tb_rule_put(rule);
+		return -ENOMEM;
+	}
+	ret = egpu_tb_rules_add_rule(rule, &id, info->extack);	/* owns rule */
+	if (!ret)
+		ret = egpu_genl_fill_rule(msg, id, text, NULL);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int egpu_genl_rule_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[EGPU_A_RULE_MAX + 1];
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	ret = egpu_genl_parse_rule(info, egpu_rule_del_nest_policy, tb,
+				   EGPU_A_RULE_ID);
+	if (ret)
+		return ret;
+	ret = egpu_tb_rules_del(nla_get_u32(tb[EGPU_A_RULE_ID]));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[EGPU_A_RULE_ID],
+				    "egpu_gate: no rule has this ID");
+	return ret;
+}
+
+static int egpu_genl_rules_set(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret;
+
+	ret = egpu_genl_require_admin(skb, info);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, NULL, info->attrs, EGPU_A_RULES)) {
+		NL_SET_ERR_MSG(info->extack, "egpu_gate: EGPU_A_RULES missing");
+		return -EINVAL;
+	}
+	return egpu_tb_rules_replace(nla_data(info->attrs[EGPU_A_RULES]),
+				     info->extack);
+}
+
 /* GPU commands: per-command policies (genl_ops, not small ops). */
 static const struct genl_ops egpu_genl_gpu_ops[] = {
 	{
@@ -762,6 +969,37 @@ static const struct genl_ops egpu_genl_gpu_ops[] = {
 		.cmd = EGPU_CMD_TB_DEAUTHORIZE,
 		.doit = egpu_genl_tb_deauthorize,
 		.policy = egpu_tb_name_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	/* Thunderbolt rules */
+	{
+		.cmd = EGPU_CMD_TB_RULE_GET,
+		.start = egpu_genl_rule_dump_start,
+		.dumpit = egpu_genl_rule_dump,
+		.done = egpu_genl_rule_dump_done,
+		.policy = egpu_rule_get_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_RULE_ADD,
+		.doit = egpu_genl_rule_add,
+		.policy = egpu_rule_add_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_RULE_DEL,
+		.doit = egpu_genl_rule_del,
+		.policy = egpu_rule_del_policy,
+		.maxattr = EGPU_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = EGPU_CMD_TB_RULES_SET,
+		.doit = egpu_genl_rules_set,
+		.policy = egpu_rules_set_policy,
 		.maxattr = EGPU_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
