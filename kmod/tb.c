@@ -145,10 +145,18 @@ struct egpu_tb_req {
 	char msg[EGPU_TB_REASON_MAX];
 };
 
+/*
+ * Queue the evaluation work. egpu_tb_wq is read under egpu_tb_evq_lock:
+ * a tb_rules parameter write can still arrive while the module unloads
+ * (its sysfs file goes after the exit function), and egpu_tb_exit()
+ * clears the pointer under the same lock before destroying the queue.
+ */
 static void egpu_tb_kick(void)
 {
+	spin_lock(&egpu_tb_evq_lock);
 	if (egpu_tb_wq)
 		queue_work(egpu_tb_wq, &egpu_tb_work);
+	spin_unlock(&egpu_tb_evq_lock);
 }
 
 /* ---- locking and references ----------------------------------------------- */
@@ -1628,6 +1636,7 @@ err_umount:
 
 void egpu_tb_exit(void)
 {
+	struct workqueue_struct *wq;
 	struct egpu_tb_req *req;
 	struct egpu_tb_nhi *n;
 
@@ -1674,8 +1683,11 @@ void egpu_tb_exit(void)
 		pci_dev_put(pdev);
 	}
 
-	destroy_workqueue(egpu_tb_wq);	/* runs what is queued: no events */
-	egpu_tb_wq = NULL;
+	spin_lock(&egpu_tb_evq_lock);
+	wq = egpu_tb_wq;
+	egpu_tb_wq = NULL;	/* egpu_tb_kick() queues nothing from now on */
+	spin_unlock(&egpu_tb_evq_lock);
+	destroy_workqueue(wq);	/* runs what is queued: no events */
 	spin_lock(&egpu_tb_evq_lock);
 	while ((req = list_first_entry_or_null(&egpu_tb_reqs,
 					       struct egpu_tb_req, node))) {

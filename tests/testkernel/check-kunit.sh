@@ -20,9 +20,9 @@
 #   EGPU_KUNIT_KMOD      module source dir to test (default <repo>/kmod; its
 #                        ../dkms.conf is copied along when present)
 #   EGPU_KUNIT_MODULES   modules to load, in order (default: egpu_gate)
-#   EGPU_KUNIT_TIMEOUT   host-side VM timeout in seconds (default 480: boot alone takes 45-120 s under TCG on a shared host)
+#   EGPU_KUNIT_TIMEOUT   host-side VM timeout in seconds (default 1200, a bound: an idle run takes ~5 min, a loaded 2-core host 8+)
 #   EGPU_KUNIT_INSMOD_TIMEOUT  seconds the guest lets one insmod (= its suites) run
-#                        before reporting a hung test case (default 150)
+#                        before reporting a hung test case (default 600)
 #   EGPU_KUNIT_MEM       guest memory (default 1G: kmemleak scans grow with it)
 # Needs tests/vm/vm.py (the shared QEMU runner).
 # Exit status: 0 when every TAP line is ok.
@@ -36,8 +36,8 @@ top=$(cd "$here/../.." && pwd)
 export EGPU_CACHE
 kmod_src=${EGPU_KUNIT_KMOD:-$top/kmod}
 modules=${EGPU_KUNIT_MODULES:-egpu_gate}
-vm_timeout=${EGPU_KUNIT_TIMEOUT:-480}
-insmod_timeout=${EGPU_KUNIT_INSMOD_TIMEOUT:-150}
+vm_timeout=${EGPU_KUNIT_TIMEOUT:-1200}
+insmod_timeout=${EGPU_KUNIT_INSMOD_TIMEOUT:-600}
 mem=${EGPU_KUNIT_MEM:-1G}
 work=$EGPU_BUILD/kunit
 tap=$EGPU_RESULTS/kunit.tap

@@ -17,7 +17,7 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 # The suites run inside insmod: bound it, so a hanging test case is reported
 # from the guest (with the partial results and its stack) instead of only by
 # the host's timeout.
-limit=$(cat /etc/kunit-insmod-timeout 2>/dev/null || echo 150)
+limit=$(cat /etc/kunit-insmod-timeout 2>/dev/null || echo 600)
 echo "<5>egpu-kunit: loading modules" > /dev/kmsg
 loaded=""
 hung=""
