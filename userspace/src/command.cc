@@ -6,8 +6,10 @@
 #include <span>
 #include <utility>
 
+#include "device_control.h"
 #include "error.h"
 #include "suggest.h"
+#include "system.h"
 
 namespace po = boost::program_options;
 
@@ -85,8 +87,10 @@ constexpr GlobalOption kGlobalOptions[] = {
                "--json after their name"},
     {"-h, --help", "show this help"},
     {"-V, --version", "same as 'egpuctl version'"},
+    {"--sysfs-root DIR", "read and write sysfs below DIR instead of /sys (tests)"},
 };
-const std::vector<std::string> kGlobalOptionNames = {"--json", "--help", "--version"};
+const std::vector<std::string> kGlobalOptionNames = {"--json", "--help", "--version",
+                                                     "--sysfs-root"};
 
 int dispatch(Context& ctx, const Command& root, const Command& group, const std::string& path,
              std::span<const std::string> args, bool is_root) {
@@ -111,6 +115,10 @@ int dispatch(Context& ctx, const Command& root, const Command& group, const std:
 }
 
 }  // namespace
+
+Context::Context(std::ostream& out, std::ostream& err, Connector connect)
+    : out(out), err(err), connect_(std::move(connect)) {}
+Context::~Context() = default;
 
 Control& Context::control() {
   if (!control_) control_ = connect_();
@@ -243,6 +251,11 @@ int run_tree(Context& ctx, const Command& root, const std::vector<std::string>& 
     if (a.size() < 2 || a[0] != '-') break;
     if (a == "--json") {
       ctx.json = true;
+    } else if (a == "--sysfs-root" || a.starts_with("--sysfs-root=")) {
+      if (a == "--sysfs-root" && i + 1 >= args.size())
+        throw usage_error("option '--sysfs-root' needs a directory");
+      ctx.sysfsRoot = a == "--sysfs-root" ? args[++i] : a.substr(13);
+      if (ctx.sysfsRoot.empty()) throw usage_error("option '--sysfs-root' needs a directory");
     } else if (a == "-h" || a == "--help") {
       ctx.out << group_usage(root, path, true);
       return 0;

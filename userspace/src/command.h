@@ -20,14 +20,16 @@ namespace egpuctl {
 
 class FileSystem;
 class ProgramRunner;
+class System;
+class DeviceControl;
 
 // What every command may use: output streams, global options and the
 // connection to the module (opened on first use).
 class Context {
  public:
   using Connector = std::function<std::unique_ptr<Control>()>;
-  Context(std::ostream& out, std::ostream& err, Connector connect)
-      : out(out), err(err), connect_(std::move(connect)) {}
+  Context(std::ostream& out, std::ostream& err, Connector connect);
+  ~Context();
 
   std::ostream& out;
   std::ostream& err;
@@ -40,9 +42,23 @@ class Context {
   // The module; connects on the first call.  Throws Error.
   Control& control();
 
+  // Global --sysfs-root ("" = /sys).
+  std::string sysfsRoot;
+  // The host (sysfs, files, programs; system.h), made on first use by the
+  // factory (tests) or make_real_system(sysfsRoot).
+  using SystemFactory = std::function<std::unique_ptr<System>(Context&)>;
+  void set_system_factory(SystemFactory f) { system_factory_ = std::move(f); }
+  System& system();
+  // Thunderbolt devices: the module when it has the Thunderbolt policy, else
+  // sysfs (says so on `err`).  Throws Error.
+  DeviceControl& devices();
+
  private:
   Connector connect_;
   std::unique_ptr<Control> control_;
+  SystemFactory system_factory_;
+  std::unique_ptr<System> system_;
+  std::unique_ptr<DeviceControl> devices_;
 };
 
 struct Invocation;

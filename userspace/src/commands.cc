@@ -10,6 +10,9 @@
 #include "gpu_report.h"
 #include "policy_commands.h"
 #include "status_report.h"
+#include "doctor.h"
+#include "pve_hook.h"
+#include "tb_commands.h"
 #include "version.h"
 
 namespace egpuctl {
@@ -78,8 +81,42 @@ const Command& root_command() {
               {.name = "tb",
                .summary = "Thunderbolt devices and the rules that authorize them",
                .run = nullptr,
-               .subcommands = tb_policy_commands()},
+               .subcommands =
+                   [] {
+                     std::vector<Command> v = {
+                       {.name = "list",
+                        .summary = "list the Thunderbolt devices",
+                        .run = cmd_tb_list,
+                        .description = kTbListHelp},
+                       {.name = "authorize",
+                        .summary = "authorize a Thunderbolt device now",
+                        .run = cmd_tb_authorize,
+                        .description = kTbAuthorizeHelp},
+                       {.name = "deauthorize",
+                        .summary = "de-authorize a Thunderbolt device (children first)",
+                        .run = cmd_tb_deauthorize,
+                        .description = kTbDeauthorizeHelp},
+                     };
+                     for (Command& c : tb_policy_commands()) v.push_back(std::move(c));
+                     return v;
+                   }()},
               policy_command(),
+              {.name = "shutdown-plan",
+               .summary = "show the teardown the module would run at shutdown now",
+               .run = cmd_shutdown_plan,
+               .description = kShutdownPlanHelp},
+              {.name = "monitor",
+               .summary = "print the module's events as they happen",
+               .run = cmd_monitor,
+               .description = kMonitorHelp},
+              {.name = "doctor",
+               .summary = "check the host for everything eGPU passthrough needs",
+               .run = cmd_doctor,
+               .description = kDoctorHelp},
+              {.name = "pve-hook",
+               .summary = "Proxmox hookscript: prepare a VM's GPUs before it starts",
+               .run = cmd_pve_hook,
+               .description = kPveHookHelp},
               {.name = "help",
                .summary = "show the help of egpuctl or of a command",
                .run = cmd_help,

@@ -155,8 +155,10 @@ struct CliRun {
 };
 
 // `files`, `programs`: fakes for the policy commands (null: the real ones).
+// `setup` prepares the context before the run (e.g. a fake System).
 inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nullptr,
-                          FileSystem* files = nullptr, ProgramRunner* programs = nullptr) {
+                          FileSystem* files = nullptr, ProgramRunner* programs = nullptr,
+                          const std::function<void(Context&)>& setup = {}) {
   std::ostringstream out, err;
   CliRun r;
   Context ctx(out, err, [&]() -> std::unique_ptr<Control> {
@@ -184,10 +186,16 @@ inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nul
   });
   ctx.files = files;
   ctx.programs = programs;
+  if (setup) setup(ctx);
   r.rc = egpuctl_main(ctx, args);
   r.out = out.str();
   r.err = err.str();
   return r;
+}
+
+inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake,
+                          const std::function<void(Context&)>& setup) {
+  return run_egpuctl(std::move(args), fake, static_cast<FileSystem*>(nullptr), nullptr, setup);
 }
 
 }  // namespace egpuctl::testing

@@ -1,0 +1,193 @@
+// egpuctl pve-hook against the runbook's host and VM 100.
+#include "pve_hook.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "fake_system.h"
+
+namespace egpuctl {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using testing::FakeControl;
+using testing::FakeSystem;
+using testing::HostFixture;
+using testing::run_egpuctl;
+using testing::runbook_tb_devices;
+using testing::tb_status;
+
+struct PveHookTest : ::testing::Test {
+  void with_module(bool authorized = true) {
+    fake.status_reply = tb_status();
+    fake.gpus_reply = {Gpu{.bdf = "0000:30:00.0", .vendor = 0x1002, .device = 0x687f,
+                           .family = "vega10", .resetMethodSet = true,
+                           .stats = GpuStats{.count = 2, .failures = 0, .lastResult = 0,
+                                             .lastDurationUs = 812345,
+                                             .lastMethod = EGPU_RESET_METHOD_BACO}}};
+    sys.devices.devices = runbook_tb_devices(authorized);
+    module = &fake;
+  }
+  testing::CliRun run(std::vector<std::string> args) {
+    return run_egpuctl(std::move(args), module, sys.setup());
+  }
+  FakeControl fake;
+  FakeControl* module = nullptr;
+  FakeSystem sys;
+};
+
+TEST_F(PveHookTest, PreStartReady) {
+  HostFixture(sys).runbook_host();
+  with_module();
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "egpu-gate: VM 100: 0000:30:00.0, 0000:30:00.1 ready\n");
+  EXPECT_TRUE(sys.sysfs.writes.empty());
+}
+
+TEST_F(PveHookTest, PreStartBindsAndSetsResetMethod) {
+  HostFixture(sys).runbook_host(true, false, false).vfio_available();
+  with_module();
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0: bound to vfio-pci (was amdgpu)\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.1: bound to vfio-pci (was snd_hda_intel)\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0: device_specific is now first in reset_method\n"));
+  EXPECT_THAT(sys.sysfs.writes, Contains(Pair("/bus/pci/devices/0000:30:00.0/reset_method",
+                                              "device_specific bus")));
+  EXPECT_EQ(sys.sysfs.link_name("/bus/pci/devices/0000:30:00.1/driver"), "vfio-pci");
+}
+
+TEST_F(PveHookTest, PreStartAuthorizesWhatARuleAllows) {
+  HostFixture fx(sys);
+  fx.runbook_host(false);
+  with_module(false);
+  sys.devices.on_authorize = [&](const std::string&) { fx.egpu_functions(); };
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(sys.devices.authorized, ElementsAre("1-1"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0, 0000:30:00.1 not present\n"));
+  EXPECT_THAT(r.out, HasSubstr("authorized Thunderbolt device 1-1 (Blackmagic Design eGPU Pro, "
+                               "rule 1)\n"));
+  EXPECT_THAT(r.out, HasSubstr("ready\n"));
+}
+
+TEST_F(PveHookTest, PreStartAbortsWhenTheGpuIsMissing) {
+  HostFixture(sys).runbook_host(false);
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.out, HasSubstr("1-1 (Blackmagic Design eGPU Pro) is not authorized and no rule "
+                               "allows it"));
+  EXPECT_THAT(r.err, HasSubstr("egpuctl: VM 100 must not start: 0000:30:00.0, 0000:30:00.1 not "
+                               "present: connect the eGPU"));
+  EXPECT_TRUE(sys.sysfs.writes.empty());
+}
+
+TEST_F(PveHookTest, PreStartAbortsWithoutAWorkingReset) {
+  HostFixture(sys).runbook_host(true, true, false);
+  sys.sysfs.write_errors["/bus/pci/devices/0000:30:00.0/reset_method"] = EINVAL;
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: 0000:30:00.0 has no working reset "
+                               "(reset_method 'bus')"));
+  EXPECT_THAT(r.err, HasSubstr("load egpu_gate"));
+}
+
+TEST_F(PveHookTest, PreStartAbortsWhenVfioIsMissing) {
+  HostFixture(sys).runbook_host(true, false);
+  sys.sysfs.dirs.erase("/bus/pci/drivers/vfio-pci");
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot bind 0000:30:00.0 to vfio-pci"));
+}
+
+TEST_F(PveHookTest, OtherPhasesAndVmsWithoutGpus) {
+  HostFixture(sys).runbook_host().pve_vm("102", "name: plain\nmemory: 512\n");
+  EXPECT_EQ(run({"pve-hook", "100", "post-start"}).rc, 0);
+  EXPECT_EQ(run({"pve-hook", "100", "pre-stop"}).rc, 0);
+  const auto r = run({"pve-hook", "102", "pre-start"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "egpu-gate: VM 102: passes no PCI device: nothing to do\n");
+}
+
+TEST_F(PveHookTest, PostStopLogsResetCounters) {
+  HostFixture(sys).runbook_host();
+  with_module();
+  auto r = run({"pve-hook", "100", "post-stop"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out,
+            "egpu-gate: VM 100: 0000:30:00.0 (vega10): resets=2 failures=0 last=ok "
+            "last_us=812345 method=baco\n");
+  module = nullptr;
+  r = run({"pve-hook", "100", "post-stop"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("no reset counters: module egpu_gate is not loaded"));
+}
+
+TEST_F(PveHookTest, UsageErrors) {
+  HostFixture(sys).runbook_host();
+  EXPECT_EQ(run({"pve-hook", "100"}).rc, 2);
+  EXPECT_EQ(run({"pve-hook", "abc", "pre-start"}).rc, 2);
+  const auto r = run({"pve-hook", "100", "pre-migrate"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown phase 'pre-migrate'"));
+  const auto none = run({"pve-hook", "555", "pre-start"});
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_THAT(none.err, HasSubstr("no VM 555: cannot read /etc/pve/qemu-server/555.conf"));
+}
+
+TEST_F(PveHookTest, InstallWritesTheSnippetAndAttachesIt) {
+  HostFixture(sys).runbook_host().program(
+      "qm set 100 --hookscript local:snippets/egpu-gate-hook.sh", 0, "update VM 100\n");
+  sys.files.dir("/var/lib/vz/snippets");
+  sys.files.link("/proc/self/exe", "/usr/sbin/egpuctl");
+  const auto r = run({"pve-hook", "install", "100"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "wrote /var/lib/vz/snippets/egpu-gate-hook.sh\n"
+            "VM 100: hookscript local:snippets/egpu-gate-hook.sh\n");
+  EXPECT_EQ(sys.files.files["/var/lib/vz/snippets/egpu-gate-hook.sh"],
+            pve_hook_snippet("/usr/sbin/egpuctl"));
+  EXPECT_THAT(pve_hook_snippet("/usr/sbin/egpuctl"),
+              HasSubstr("exec /usr/sbin/egpuctl pve-hook \"$@\"\n"));
+  EXPECT_EQ(sys.files.modes["/var/lib/vz/snippets/egpu-gate-hook.sh"], 0755u);
+  EXPECT_THAT(sys.runner.calls,
+              ElementsAre("qm set 100 --hookscript local:snippets/egpu-gate-hook.sh"));
+}
+
+TEST_F(PveHookTest, InstallFailures) {
+  HostFixture(sys).runbook_host();
+  auto r = run({"pve-hook", "install", "100"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("/var/lib/vz/snippets does not exist: allow snippets"));
+  sys.files.dir("/var/lib/vz/snippets");
+  r = run({"pve-hook", "install", "100"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("qm is not installed"));
+  HostFixture(sys).program("qm set 100 --hookscript local:snippets/egpu-gate-hook.sh", 2,
+                           "hookscript: volume not found\n");
+  r = run({"pve-hook", "install", "100"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("failed (exit 2): hookscript: volume not found"));
+  r = run({"pve-hook", "install", "100", "--storage", "nas"});
+  EXPECT_EQ(r.rc, 2);
+  sys.files.dir("/mnt/pve/nas/snippets");
+  HostFixture(sys).program("qm set 100 --hookscript nas:snippets/egpu-gate-hook.sh", 0, "");
+  r = run({"pve-hook", "install", "100", "--storage", "nas", "--dir", "/mnt/pve/nas/snippets"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  sys.files.write_errors["/var/lib/vz/snippets/egpu-gate-hook.sh"] = ENOSPC;
+  r = run({"pve-hook", "install", "100"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("No space left on device"));
+  r = run({"pve-hook", "install", "555"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("no VM 555 on this node"));
+}
+
+}  // namespace
+}  // namespace egpuctl
