@@ -17,6 +17,8 @@
 #   tb-teardown.sh        PCI binding, teardown plan/run, hanging
 #                         de-authorization, unplug, deauthorization=0
 #   tb-teardown-chain.sh  shutdown teardown of a chain, a hanging step
+#   tb-egpuctl.sh         egpuctl's tb commands, monitor, shutdown-plan,
+#                         doctor over sysfs and the module
 # When tests/vm/guest/NAME.host exists, it runs on the host afterwards with
 # the console log as $1 and prints TAP lines: assertions on what only the
 # console shows (the teardown at poweroff); they join the script's results.
@@ -74,6 +76,9 @@ uapi_log=$(make -C "$REPO/tests/uapi" --no-print-directory OUT="$UAPI_OUT" "${to
 uapi_rc=$?
 bins=()
 for t in "${tools[@]}"; do bins+=(--bin "$t"); done
+# egpuctl, for tb-egpuctl.sh (which reports its absence itself)
+make -C "$REPO" --no-print-directory BUILD="$EGPU_BUILD" egpuctl >"$EGPU_RESULTS/tb-egpuctl-build.log" 2>&1
+[ -x "$EGPU_BUILD/userspace/egpuctl" ] && bins+=(--bin "$EGPU_BUILD/userspace/egpuctl")
 
 status=0
 for id in "$@"; do

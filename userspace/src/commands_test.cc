@@ -63,11 +63,11 @@ TEST(StatusCommand, UnknownFeatureBitsAreHexAndApiMismatchIsShown) {
   FakeControl fake;
   fake.status_reply = sample_status();
   fake.status_reply.apiVersion = 2;
-  fake.status_reply.features = EGPU_FEATURE_GENL | (1ULL << 3) | (1ULL << 40);
+  fake.status_reply.features = EGPU_FEATURE_GENL | (1ULL << 9) | (1ULL << 40);
   fake.status_reply.config = Config{.autoResetMethod = 0, .teardownBudgetMs = std::nullopt};
   const auto r = run_egpuctl({"status"}, &fake);
   EXPECT_THAT(r.out, HasSubstr("api version:           2 (egpuctl speaks 1)\n"));
-  EXPECT_THAT(r.out, HasSubstr("features:              genl, 0x10000000008\n"));
+  EXPECT_THAT(r.out, HasSubstr("features:              genl, 0x10000000200\n"));
   EXPECT_THAT(r.out, HasSubstr("  auto_reset_method:   0\n"));
   EXPECT_THAT(r.out, HasSubstr("  teardown_budget_ms:  (not reported)\n"));
   EXPECT_THAT(r.out, HasSubstr("  reset_leave_d0:      (not reported)\n"));
@@ -276,8 +276,9 @@ TEST(FeatureNames, KnownAndUnknownBits) {
   EXPECT_EQ(feature_names(0), std::vector<std::string>{});
   EXPECT_EQ(feature_names(EGPU_FEATURE_GENL | EGPU_FEATURE_FTRACE_HOOK | EGPU_FEATURE_KUNIT),
             (std::vector<std::string>{"genl", "ftrace_hook", "kunit"}));
-  EXPECT_EQ(feature_names(EGPU_FEATURE_KUNIT | 0x18),
-            (std::vector<std::string>{"kunit", "0x18"}));
+  EXPECT_EQ(feature_names(EGPU_FEATURE_KUNIT | 0x30),
+            (std::vector<std::string>{"kunit", "0x30"}));
+  EXPECT_EQ(feature_names(EGPU_FEATURE_TB_POLICY), std::vector<std::string>{"tb_policy"});
 }
 
 TEST(GpuList, Table) {

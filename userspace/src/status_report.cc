@@ -17,6 +17,7 @@ constexpr FeatureName kFeatures[] = {
     {EGPU_FEATURE_GENL, "genl"},
     {EGPU_FEATURE_FTRACE_HOOK, "ftrace_hook"},
     {EGPU_FEATURE_KUNIT, "kunit"},
+    {EGPU_FEATURE_TB_POLICY, "tb_policy"},
 };
 
 constexpr const char kNotReported[] = "(not reported)";
