@@ -35,6 +35,9 @@ gpu_present() { vm_pci_find 1234 11e8 >/dev/null 2>&1; }
 gpu_gone() { ! gpu_present; }
 auth() { cat "$TB/$1/authorized" 2>/dev/null; }
 auth_is() { [ "$(auth "$1")" = "$2" ]; }
+# no_module: egpu_gate unloaded (its module alias may load it again when
+# tbsim's devices appear)
+no_module() { rmmod egpu_gate 2>/dev/null; [ ! -d /sys/module/egpu_gate ]; }
 
 if ! command -v egpuctl >/dev/null; then
 	vm_fail "egpuctl in the guest" "missing (vm.py --bin egpuctl)"
@@ -48,6 +51,7 @@ tbsim_relay_start
 vm_wait $WAIT test -e "$TB/0-1/authorized" || vm_fail "0-1 appears" "$(ls $TB)"
 
 # --- part 1: sysfs ------------------------------------------------------------
+vm_check "egpu_gate unloaded" vm_wait $WAIT no_module
 ctl tb list --json
 if [ $rc -eq 0 ] && echo "$out" | vm_json_valid && echo "$out" | grep -q '"transport": "sysfs"' &&
 	echo "$out" | grep -q '"name": "0-1"' && echo "$err" | grep -q "not loaded: using sysfs"; then
@@ -65,6 +69,7 @@ ctl tb list --tree
 [ $rc -eq 0 ] && echo "$out" | grep -q "^domain0" && vm_pass "tb list --tree" ||
 	vm_fail "tb list --tree" "exit $rc" "$out" "$err"
 
+no_module
 ctl tb authorize 0-1
 if [ $rc -eq 0 ] && auth_is 0-1 1 && [ "$out" = "0-1: authorized (sysfs)" ]; then
 	vm_pass "tb authorize 0-1 through sysfs"
@@ -76,6 +81,7 @@ vm_wait $WAIT gpu_present && vm_pass "GPU appears after tb authorize" ||
 ctl tb authorize 0-1
 [ $rc -eq 0 ] && vm_pass "tb authorize of an authorized device: success" ||
 	vm_fail "tb authorize of an authorized device: success" "exit $rc" "$err"
+no_module
 ctl tb deauthorize 0-1
 if [ $rc -eq 0 ] && auth_is 0-1 0; then
 	vm_pass "tb deauthorize 0-1 through sysfs"
@@ -103,6 +109,7 @@ fi
 vm_diag "$(egpuctl doctor 2>&1)"
 
 # --- part 2: netlink ------------------------------------------------------------
+no_module
 if [ ! -e $KO ]; then
 	vm_skip "tb commands through the module" "egpu_gate.ko not in this guest"
 elif ! insmod $KO; then
