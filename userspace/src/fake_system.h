@@ -96,7 +96,7 @@ class FakeFileTree : public FileTree {
   std::string root_;
 };
 
-class FakeRunner : public CommandRunner {
+class FakeCommandRunner : public CommandRunner {
  public:
   // Keyed by the arguments joined with spaces.  Unknown: not installed.
   std::map<std::string, RunResult> results;
@@ -164,7 +164,7 @@ class FakeSystem {
  public:
   FakeFileTree sysfs{"/fake/sys"};
   FakeFileTree files{"/fake"};
-  FakeRunner runner;
+  FakeCommandRunner runner;
   FakeDeviceControl devices;  // the module's Thunderbolt side
   std::deque<std::vector<Event>> events;
   std::optional<Error> events_error;
