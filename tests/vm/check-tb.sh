@@ -77,7 +77,9 @@ uapi_rc=$?
 bins=()
 for t in "${tools[@]}"; do bins+=(--bin "$t"); done
 # egpuctl, for tb-egpuctl.sh (which reports its absence itself)
-make -C "$REPO" --no-print-directory BUILD="$EGPU_BUILD" egpuctl >"$EGPU_RESULTS/tb-egpuctl-build.log" 2>&1
+# (the binary only: check-unit builds and runs the unit tests)
+{ cmake -S "$REPO/userspace" -B "$EGPU_BUILD/userspace" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+	cmake --build "$EGPU_BUILD/userspace" -j2 --target egpuctl; } >"$EGPU_RESULTS/tb-egpuctl-build.log" 2>&1
 [ -x "$EGPU_BUILD/userspace/egpuctl" ] && bins+=(--bin "$EGPU_BUILD/userspace/egpuctl")
 
 status=0

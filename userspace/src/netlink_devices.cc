@@ -118,6 +118,10 @@ bool LibnlEventSource::wait(std::chrono::milliseconds timeout, std::vector<Event
   std::unique_ptr<nl_cb, void (*)(nl_cb*)> cb(nl_cb_alloc(NL_CB_DEFAULT), nl_cb_put);
   if (!cb) throw local_error(kWhat, "out of memory");
   Batch b{family_, &out, {}};
+  // Notifications carry sequence number 0: this callback set is new, so
+  // the socket's disabled sequence check does not apply to it.
+  nl_cb_set(cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM,
+            [](nl_msg*, void*) -> int { return NL_OK; }, nullptr);
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_event, &b);
   const size_t before = out.size();
   const int rc = nl_recvmsgs(sock_, cb.get());
