@@ -5,7 +5,9 @@
 //   build/fuzz/egpuctl_decode_fuzz -max_total_time=60
 //
 // Input: any bytes.  They are decoded as a GET_STATUS attribute stream, as a
-// GPU_GET, TB_RULE_GET and TB_GET dump message, and as the payload of an NLMSG_ERROR message with extended-ack TLVs.
+// GPU_GET, TB_RULE_GET and TB_GET dump message, a TEARDOWN_PLAN step, an
+// EVENT notification, and as the payload of an NLMSG_ERROR message with
+// extended-ack TLVs.
 #include <linux/netlink.h>
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include "error.h"
 #include "genl_codec.h"
 #include "libnl_transport.h"
+#include "tb_codec.h"
 #include "tb_rule_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -32,6 +35,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     egpuctl::decode_tb_device_info(std::span<const uint8_t>(data, size));
+  } catch (const egpuctl::Error&) {
+  }
+  try {
+    egpuctl::decode_tb(std::span<const uint8_t>(data, size));
+  } catch (const egpuctl::Error&) {
+  }
+  try {
+    egpuctl::decode_step(std::span<const uint8_t>(data, size));
+  } catch (const egpuctl::Error&) {
+  }
+  try {
+    egpuctl::decode_event(std::span<const uint8_t>(data, size));
   } catch (const egpuctl::Error&) {
   }
   // As an NLMSG_ERROR message: a header (whose length is the real length),
