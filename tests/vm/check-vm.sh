@@ -60,11 +60,13 @@ setup_add() { setup_tap+=("$1"); }
 EGPUCTL=$EGPU_BUILD/userspace/egpuctl
 if [ ! -x "$EGPUCTL" ] || newer_than "$EGPUCTL" "$REPO/userspace"; then
 	say "building egpuctl"
-	if out=$(timeout "$EGPU_BUILD_TIMEOUT" make -C "$REPO" --no-print-directory BUILD="$EGPU_BUILD" egpuctl 2>&1) &&
+	# the binary only: check-unit builds and runs the unit tests
+	if out=$({ cmake -S "$REPO/userspace" -B "$EGPU_BUILD/userspace" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+		timeout "$EGPU_BUILD_TIMEOUT" cmake --build "$EGPU_BUILD/userspace" -j2 --target egpuctl; } 2>&1) &&
 		[ -x "$EGPUCTL" ]; then
 		setup_add "ok - vm: build egpuctl"
 	else
-		setup_add "not ok - vm: build egpuctl (make egpuctl failed; guests run without it)"
+		setup_add "not ok - vm: build egpuctl (cmake --build --target egpuctl failed; guests run without it)"
 		setup_add "$(printf '%s\n' "$out" | tail -n 15 | sed 's/^/# /')"
 	fi
 else
