@@ -1025,12 +1025,17 @@ static int egpu_tb_param_get(char *buffer, const struct kernel_param *kp)
 }
 
 /* Module teardown (also when the load fails after the parameters). */
+/*
+ * Called by free_module() after the parameter's sysfs file is gone and the
+ * module is MODULE_STATE_UNFORMED: nothing can race with it, and taking
+ * egpu_tb_rules_lock here made lockdep report a "non-static key" (it no
+ * longer sees the module's data as static) and switch itself off, after a
+ * failed load.
+ */
 static void egpu_tb_param_free(void *arg)
 {
-	mutex_lock(&egpu_tb_rules_lock);
 	kfree(egpu_tb_rules_pending);
 	egpu_tb_rules_pending = NULL;
-	mutex_unlock(&egpu_tb_rules_lock);
 }
 
 static const struct kernel_param_ops egpu_tb_rules_ops = {
