@@ -19,6 +19,9 @@
 #   tb-teardown-chain.sh  shutdown teardown of a chain, a hanging step
 #   tb-egpuctl.sh         egpuctl's tb commands, monitor, shutdown-plan,
 #                         doctor over sysfs and the module
+# A script with the header line "# check-tb: stock-only" tests egpuctl
+# (userspace) rather than kernel paths and is not run on the debug kernel
+# (kunit): its TAP there is one SKIP line (saves minutes of TCG per script).
 # When tests/vm/guest/NAME.host exists, it runs on the host afterwards with
 # the console log as $1 and prints TAP lines: assertions on what only the
 # console shows (the teardown at poweroff); they join the script's results.
@@ -132,6 +135,12 @@ for id in "$@"; do
 		if [ ! -f "$s" ]; then
 			not_ok "$tap" "$id: tb: no guest script $s" ""
 			status=1
+			continue
+		fi
+		if [ "$id" = kunit ] && grep -q '^# check-tb: stock-only$' "$s"; then
+			printf '1..1\nok 1 - %s: %s # SKIP stock-only (egpuctl; runs on the stock kernels)\n' \
+				"$id" "$name" >"$tap"
+			echo "check-tb: $id: $name: skipped (stock-only)" >&2
 			continue
 		fi
 		# shellcheck disable=SC2086
