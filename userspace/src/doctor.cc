@@ -10,6 +10,7 @@
 
 #include "egpu_gate.h"
 #include "error.h"
+#include "pci_topology.h"
 #include "status_report.h"
 #include "sysfs_devices.h"
 #include "tb_codec.h"
@@ -440,28 +441,82 @@ class Doctor {
   }
 
   // --- network interface names ---------------------------------------------------
+  // A predictable name (enp86s0, enP1p5s0, wlp2s0) carries the PCI bus number;
+  // an eGPU shifts the buses enumerated after its Thunderbolt port in the same
+  // PCI domain (pci_topology.h), which renames the interface.
   void network_names() {
-    const bool tb_present = !in_.tbDevices.empty();
-    static const std::regex kBusName("en(P[0-9]+)?p([0-9]+)s[0-9]+.*");
+    const PciTopology topo(in_.sysfs);
+    std::vector<std::string> tunnel;
+    for (const TbDevice& d : in_.tbDevices) tunnel.insert(tunnel.end(), d.pci.begin(), d.pci.end());
+    const std::vector<ThunderboltPort> ports = topo.thunderbolt_ports(tunnel);
+    const bool tb = topo.has_thunderbolt() || !in_.tbDevices.empty();
+    static const std::regex kBusName("(en|wl|ww)(P([0-9]+))?p([0-9]+)s[0-9]+.*");
     for (const std::string& ifname : in_.sysfs.list("/class/net")) {
-      std::smatch m;
-      if (!std::regex_match(ifname, m, kBusName)) continue;
       const std::string dir = "/class/net/" + ifname + "/";
-      const std::string bdf = in_.sysfs.link_name(dir + "device").value_or("?");
-      const std::string mac = in_.sysfs.attr(dir + "address").value_or("MAC");
-      const std::string ev = fmt::format("{} (PCI {}) is named after PCI bus {}", ifname, bdf,
-                                         m[2].str());
-      if (!tb_present) {
-        add("net.name", ifname, Level::kOk, ev + "; no Thunderbolt domain can shift it");
+      const auto device = in_.sysfs.link_name(dir + "device");
+      if (!device) continue;  // virtual: lo, bridges, bonds, VLANs
+      std::smatch m;
+      if (!std::regex_match(ifname, m, kBusName)) {
+        add("net.name", ifname, Level::kOk,
+            fmt::format("{} ({}) is not named after a PCI bus (onboard index, slot, MAC or a "
+                        "chosen name): a bus shift cannot rename it",
+                        ifname, *device));
         continue;
       }
-      add("net.name", ifname, Level::kWarn,
-          ev + ": an eGPU adds PCIe bridges that can renumber the bus and rename it (network "
-               "down after reboot)",
-          fmt::format("pin it by MAC: /etc/systemd/network/10-lan0.link with [Match] "
-                      "MACAddress={} and [Link] Name=lan0, use lan0 in /etc/network/interfaces, "
-                      "then update-initramfs -u",
-                      mac));
+      const unsigned domain = m[3].matched ? static_cast<unsigned>(std::stoul(m[3].str())) : 0;
+      const unsigned bus = static_cast<unsigned>(std::stoul(m[4].str()));
+      const std::string mac = in_.sysfs.attr(dir + "address").value_or("MAC");
+      const std::string ev = fmt::format("{} (PCI {}) is named after PCI bus {} ({:#04x})", ifname,
+                                         *device, bus, bus);
+      const std::string fix = fmt::format(
+          "pin it by MAC: /etc/systemd/network/10-lan0.link with [Match] "
+          "MACAddress={} and [Link] Name=lan0, use lan0 in /etc/network/interfaces, "
+          "then update-initramfs -u",
+          mac);
+      if (!tb) {
+        add("net.name", ifname, Level::kOk,
+            ev + "; there is no Thunderbolt controller through which an eGPU could shift it");
+        continue;
+      }
+      if (ports.empty()) {
+        add("net.name", ifname, Level::kWarn,
+            ev + ": a Thunderbolt controller is present but sysfs does not show the PCI port "
+                 "it tunnels through, so an eGPU may renumber this bus and rename it (network "
+                 "down after reboot)",
+            fix);
+        continue;
+      }
+      std::vector<std::string> before, after, elsewhere;
+      for (const ThunderboltPort& p : ports) {
+        const std::string what = fmt::format("{} (secondary bus {} = {:#04x}, {})", p.bdf,
+                                             p.secondary, p.secondary, p.why);
+        if (p.domain != domain)
+          elsewhere.push_back(fmt::format("{:04x}", p.domain));
+        else if (p.secondary < bus)
+          before.push_back(what);
+        else
+          after.push_back(what);
+      }
+      if (!before.empty())
+        add("net.name", ifname, Level::kWarn,
+            fmt::format("{}, enumerated after Thunderbolt port{} {} in PCI domain {:04x}: an eGPU "
+                        "there adds PCIe bridges that can renumber bus {} and rename {} (network "
+                        "down after reboot)",
+                        ev, before.size() > 1 ? "s" : "", join(before), domain, bus, ifname),
+            fix);
+      else if (!after.empty())
+        add("net.name", ifname, Level::kOk,
+            fmt::format("{}, enumerated before Thunderbolt port{} {} in PCI domain {:04x}: the "
+                        "buses an eGPU adds come after it",
+                        ev, after.size() > 1 ? "s" : "", join(after), domain));
+      else {
+        std::sort(elsewhere.begin(), elsewhere.end());
+        elsewhere.erase(std::unique(elsewhere.begin(), elsewhere.end()), elsewhere.end());
+        add("net.name", ifname, Level::kOk,
+            fmt::format("{}, in PCI domain {:04x}; the Thunderbolt ports are in domain {}: an "
+                        "eGPU renumbers buses of its own domain only",
+                        ev, domain, join(elsewhere)));
+      }
     }
   }
 

@@ -109,6 +109,106 @@ TEST_F(DoctorTest, UsbEnclosureWithThunderboltIsFine) {
   EXPECT_EQ(c["tb.cable 3-3"]["level"], "OK");
 }
 
+TEST_F(DoctorTest, NicAfterTheThunderboltPortNamesPortAndBus) {
+  // The runbook's NUC without the module: the TB4 root ports are found as
+  // hot-plug ports beside the NHIs, the NIC's bus 0x56 comes after both.
+  HostFixture(sys).runbook_host(false);
+  auto c = checks();
+  const auto& nic = c["net.name enp86s0"];
+  EXPECT_EQ(nic["level"], "WARN");
+  EXPECT_EQ(nic["evidence"],
+            "enp86s0 (PCI 0000:56:00.0) is named after PCI bus 86 (0x56), enumerated after "
+            "Thunderbolt ports 0000:00:07.0 (secondary bus 44 = 0x2c, a hot-plug port beside "
+            "Thunderbolt controller 0000:00:0d.2), 0000:00:07.2 (secondary bus 66 = 0x42, a "
+            "hot-plug port beside Thunderbolt controller 0000:00:0d.2) in PCI domain 0000: an "
+            "eGPU there adds PCIe bridges that can renumber bus 86 and rename enp86s0 (network "
+            "down after reboot)");
+  EXPECT_THAT(nic["fix"].get<std::string>(),
+              HasSubstr("/etc/systemd/network/10-lan0.link with [Match] "
+                        "MACAddress=88:ae:dd:72:13:25 and [Link] Name=lan0"));
+}
+
+TEST_F(DoctorTest, NicPortFromTheModulesDeviceFunctions) {
+  HostFixture(sys).runbook_host();
+  with_module();
+  auto c = checks();
+  EXPECT_THAT(c["net.name enp88s0"]["evidence"].get<std::string>(),
+              HasSubstr("0000:00:07.0 (secondary bus 44 = 0x2c, the bridge above 0000:2c:00.0, a "
+                        "function of a Thunderbolt device)"));
+}
+
+TEST_F(DoctorTest, NicBeforeTheThunderboltPortIsSafe) {
+  HostFixture f(sys);
+  f.runbook_host(false);
+  f.pci("0000:00:1b.0", 0x8086, 0x7e40, 0x060400, "pcieport", "13").bridge("0000:00:1b.0", 1);
+  f.pci("0000:01:00.0", 0x8086, 0x125b, 0x020000, "igc", "16").under("0000:01:00.0",
+                                                                     "0000:00:1b.0");
+  f.net("enp1s0", "0000:01:00.0", "88:ae:dd:72:13:26");
+  auto c = checks();
+  EXPECT_EQ(c["net.name enp1s0"]["level"], "OK");
+  EXPECT_EQ(c["net.name enp1s0"]["evidence"],
+            "enp1s0 (PCI 0000:01:00.0) is named after PCI bus 1 (0x01), enumerated before "
+            "Thunderbolt ports 0000:00:07.0 (secondary bus 44 = 0x2c, a hot-plug port beside "
+            "Thunderbolt controller 0000:00:0d.2), 0000:00:07.2 (secondary bus 66 = 0x42, a "
+            "hot-plug port beside Thunderbolt controller 0000:00:0d.2) in PCI domain 0000: the "
+            "buses an eGPU adds come after it");
+  EXPECT_TRUE(c["net.name enp1s0"]["fix"].is_null());
+  EXPECT_EQ(c["net.name enp86s0"]["level"], "WARN");
+}
+
+TEST_F(DoctorTest, NicInAnotherPciDomainIsSafe) {
+  HostFixture f(sys);
+  f.runbook_host(false);
+  f.pci("0001:05:00.0", 0x8086, 0x1533, 0x020000, "igb", "30");
+  f.net("enP1p5s0", "0001:05:00.0", "88:ae:dd:72:13:27");
+  auto c = checks();
+  EXPECT_EQ(c["net.name enP1p5s0"]["level"], "OK");
+  EXPECT_EQ(c["net.name enP1p5s0"]["evidence"],
+            "enP1p5s0 (PCI 0001:05:00.0) is named after PCI bus 5 (0x05), in PCI domain 0001; "
+            "the Thunderbolt ports are in domain 0000: an eGPU renumbers buses of its own domain "
+            "only");
+}
+
+TEST_F(DoctorTest, OnboardNicNameIsNotBusNamed) {
+  HostFixture f(sys);
+  f.runbook_host(false);
+  f.pci("0000:00:1f.6", 0x8086, 0x550a, 0x020000, "e1000e", "17");
+  f.net("eno1", "0000:00:1f.6", "88:ae:dd:72:13:28");
+  sys.sysfs.file("/class/net/vmbr0/address", "88:ae:dd:72:13:28\n");  // a bridge: no device
+  auto c = checks();
+  EXPECT_EQ(c["net.name eno1"]["level"], "OK");
+  EXPECT_EQ(c["net.name eno1"]["evidence"],
+            "eno1 (0000:00:1f.6) is not named after a PCI bus (onboard index, slot, MAC or a "
+            "chosen name): a bus shift cannot rename it");
+  EXPECT_EQ(c.count("net.name vmbr0"), 0u);
+}
+
+TEST_F(DoctorTest, NicWithoutThunderboltIsSafe) {
+  HostFixture f(sys);
+  f.cmdline("quiet intel_iommu=on").acpi_table("DMAR");
+  f.pci("0000:00:1c.0", 0x8086, 0x7e38, 0x060400, "pcieport", "1").bridge("0000:00:1c.0", 0x56);
+  f.pci("0000:56:00.0", 0x8086, 0x125b, 0x020000, "igc", "2").under("0000:56:00.0",
+                                                                    "0000:00:1c.0");
+  f.net("enp86s0", "0000:56:00.0", "88:ae:dd:72:13:25");
+  auto c = checks();
+  EXPECT_EQ(c["net.name enp86s0"]["level"], "OK");
+  EXPECT_EQ(c["net.name enp86s0"]["evidence"],
+            "enp86s0 (PCI 0000:56:00.0) is named after PCI bus 86 (0x56); there is no "
+            "Thunderbolt controller through which an eGPU could shift it");
+}
+
+TEST_F(DoctorTest, NicWithAThunderboltControllerButNoPortIsAWarning) {
+  HostFixture f(sys);
+  f.tb_domain(0);
+  f.pci("0000:56:00.0", 0x8086, 0x125b, 0x020000, "igc", "2");
+  f.net("enp86s0", "0000:56:00.0", "88:ae:dd:72:13:25");
+  auto c = checks();
+  EXPECT_EQ(c["net.name enp86s0"]["level"], "WARN");
+  EXPECT_THAT(c["net.name enp86s0"]["evidence"].get<std::string>(),
+              HasSubstr("a Thunderbolt controller is present but sysfs does not show the PCI port "
+                        "it tunnels through"));
+}
+
 TEST_F(DoctorTest, DirtyIommuGroup) {
   HostFixture(sys).runbook_host().dirty_group();
   with_module();

@@ -243,6 +243,10 @@ class HostFixture {
                    const std::string& driver, const std::string& group,
                    const std::string& reset_method = "") {
     const std::string d = "/bus/pci/devices/" + bdf + "/";
+    // On the root bus of its domain until under() places it below a bridge.
+    if (!fs_.links.count("/bus/pci/devices/" + bdf))
+      fs_.link("/bus/pci/devices/" + bdf,
+               fmt::format("../../../devices/pci{}:00/{}", bdf.substr(0, 4), bdf));
     fs_.file(d + "vendor", fmt::format("{:#06x}\n", vendor));
     fs_.file(d + "device", fmt::format("{:#06x}\n", device));
     fs_.file(d + "class", fmt::format("{:#08x}\n", cls));
@@ -254,6 +258,29 @@ class HostFixture {
       fs_.link("/kernel/iommu_groups/" + group + "/devices/" + bdf,
                "../../../../devices/pci0000:00/" + bdf);
     }
+    return *this;
+  }
+  // Places function `bdf` below bridge `parent` (its /bus/pci/devices link).
+  HostFixture& under(const std::string& bdf, const std::string& parent) {
+    const auto up = fs_.readlink("/bus/pci/devices/" + parent);
+    fs_.link("/bus/pci/devices/" + bdf,
+             up ? *up + "/" + bdf : fmt::format("../../../devices/pci0000:00/{}/{}", parent, bdf));
+    return *this;
+  }
+  // Bridge attributes: its secondary bus; a hot-plug capable PCIe port has
+  // pciehp's service device below it ("BDF:pcie004" on a root port).
+  HostFixture& bridge(const std::string& bdf, unsigned secondary, bool hotplug = false) {
+    const std::string d = "/bus/pci/devices/" + bdf + "/";
+    fs_.file(d + "secondary_bus_number", fmt::format("{}\n", secondary));
+    if (hotplug) fs_.dir(d + bdf + ":pcie004");
+    return *this;
+  }
+  // Thunderbolt domain `n` hangs below NHI `bdf`.
+  HostFixture& tb_nhi(int n, const std::string& bdf) {
+    const auto dev = fs_.readlink("/bus/pci/devices/" + bdf).value_or(
+        "../../../devices/pci0000:00/" + bdf);
+    fs_.link(fmt::format("/bus/thunderbolt/devices/domain{}", n),
+             fmt::format("{}/domain{}", dev, n));
     return *this;
   }
   HostFixture& bind(const std::string& bdf, const std::string& driver) {
@@ -314,12 +341,17 @@ class HostFixture {
             "intel_iommu=on iommu=pt");
     acpi_table("DMAR");
     pci("0000:00:02.0", 0x8086, 0x7d55, 0x030000, "i915", "0");
-    pci("0000:00:07.0", 0x8086, 0x7ec4, 0x060400, "pcieport", "4");
-    pci("0000:00:07.2", 0x8086, 0x7ec6, 0x060400, "pcieport", "5");
+    // The TB4 root ports tunnel PCIe (hot-plug capable, buses 0x2c-0x41 and
+    // 0x42-0x55 reserved); the PCH root port 00:1c.0 with the NIC is
+    // enumerated after them.
+    pci("0000:00:07.0", 0x8086, 0x7ec4, 0x060400, "pcieport", "4").bridge("0000:00:07.0", 0x2c,
+                                                                        true);
+    pci("0000:00:07.2", 0x8086, 0x7ec6, 0x060400, "pcieport", "5").bridge("0000:00:07.2", 0x42,
+                                                                        true);
     pci("0000:00:0d.0", 0x8086, 0x7ec0, 0x0c0330, "xhci_hcd", "9");
     pci("0000:00:0d.2", 0x8086, 0x7ec2, 0x0c0340, "thunderbolt", "9");
     pci("0000:00:0d.3", 0x8086, 0x7ec3, 0x0c0340, "thunderbolt", "9");
-    tb_domain(0).tb_domain(1);
+    tb_domain(0).tb_domain(1).tb_nhi(0, "0000:00:0d.2").tb_nhi(1, "0000:00:0d.3");
     tb_device("0-0", 0x8086, 0x7eb2, "Intel", "Meteor Lake", "c1e1a000-0000-0000-0000-000000000000",
               1);
     tb_device("1-0", 0x8086, 0x7eb2, "Intel", "Meteor Lake", "c1e1a000-0000-0000-0000-000000000001",
@@ -328,7 +360,9 @@ class HostFixture {
               "d1e2a3b4-0000-0000-0000-000000000001", egpu_authorized ? 1 : 0);
     if (egpu_authorized) egpu_functions(vfio_bound, device_specific);
     const std::string nic = egpu_authorized ? "0000:58:00.0" : "0000:56:00.0";
-    pci(nic, 0x8086, 0x125b, 0x020000, "igc", "15");
+    pci("0000:00:1c.0", 0x8086, 0x7e38, 0x060400, "pcieport", "14")
+        .bridge("0000:00:1c.0", egpu_authorized ? 0x58 : 0x56);
+    pci(nic, 0x8086, 0x125b, 0x020000, "igc", "15").under(nic, "0000:00:1c.0");
     net(egpu_authorized ? "enp88s0" : "enp86s0", nic, "88:ae:dd:72:13:25");
     pve_vm("100",
            "boot: order=scsi0\ncores: 6\ncpu: host\nhostpci0: 0000:30:00.0,pcie=1,rombar=1\n"
@@ -349,6 +383,15 @@ class HostFixture {
     pci("0000:30:00.1", 0x1002, 0xaaf8, 0x040300, vfio_bound ? "vfio-pci" : "snd_hda_intel",
         "25");
     pci("0000:31:00.0", 0x8086, 0x15ec, 0x0c0330, "xhci_hcd", "27");
+    // Below TB4 root port 00:07.0: Titan Ridge (2c, 2d), the GPU's bridges.
+    under("0000:2c:00.0", "0000:00:07.0").bridge("0000:2c:00.0", 0x2d);
+    for (const char* port : {"0000:2d:01.0", "0000:2d:02.0", "0000:2d:04.0"})
+      under(port, "0000:2c:00.0");
+    bridge("0000:2d:01.0", 0x2e).bridge("0000:2d:02.0", 0x31).bridge("0000:2d:04.0", 0x32, true);
+    under("0000:2e:00.0", "0000:2d:01.0").bridge("0000:2e:00.0", 0x2f);
+    under("0000:2f:00.0", "0000:2e:00.0").bridge("0000:2f:00.0", 0x30);
+    under("0000:30:00.0", "0000:2f:00.0").under("0000:30:00.1", "0000:2f:00.0");
+    under("0000:31:00.0", "0000:2d:02.0");
     return *this;
   }
   // The same host with a USB-C cable that does not carry Thunderbolt: the
