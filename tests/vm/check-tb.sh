@@ -19,6 +19,8 @@
 #   tb-teardown-chain.sh  shutdown teardown of a chain, a hanging step
 #   tb-egpuctl.sh         egpuctl's tb commands, monitor, shutdown-plan,
 #                         doctor over sysfs and the module
+#   tb-pve.sh             egpuctl pve-hook on a Proxmox tree in the guest
+#                         (stock-only)
 # A script with the header line "# check-tb: stock-only" tests egpuctl
 # (userspace) rather than kernel paths and is not run on the debug kernel
 # (kunit): its TAP there is one SKIP line (saves minutes of TCG per script).
@@ -120,11 +122,14 @@ for id in "$@"; do
 		continue
 	fi
 	vmopts=(--timeout "$EGPU_VM_TIMEOUT")
+	# pci_stub: a driver other than vfio-pci for tb-pve.sh (stock-only)
+	vmmods="vfio_pci vfio_iommu_type1 pci_stub"
 	conf=$mod/tbsim-test.conf
 	: >"$conf"
 	if [ "$id" = kunit ]; then
 		# KASAN + lockdep under TCG: everything several times slower
 		vmopts=(--timeout "$((EGPU_VM_TIMEOUT * 3))" --mem 2048)
+		vmmods="vfio_pci vfio_iommu_type1"
 		echo "WAIT=60" >"$conf"
 	fi
 	for s in "${scripts[@]}"; do
@@ -145,7 +150,7 @@ for id in "$@"; do
 		fi
 		# shellcheck disable=SC2086
 		python3 "$HERE/vm.py" --kernel "$k/vmlinuz" --modroot "$k/modroot" \
-			--modules "vfio_pci vfio_iommu_type1" \
+			--modules "$vmmods" \
 			--ko "$mod/egpu_gate.ko" --ko "$mod/tbsim.ko" --ko "$mod/egpu_standin.ko" \
 			"${bins[@]}" \
 			--file "$conf:/etc/tbsim-test.conf" \

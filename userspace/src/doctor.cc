@@ -524,18 +524,22 @@ class Doctor {
   const std::vector<PveVmConfig>& vms() {
     if (vms_) return *vms_;
     vms_.emplace();
-    std::vector<std::string> present;
-    for (const PciFunction& f : functions_) present.push_back(f.bdf);
+    const PveHost host = read_pve_host(in_.files, in_.sysfs);
     for (const std::string& name : in_.files.list("/etc/pve/qemu-server")) {
       if (!name.ends_with(".conf")) continue;
       const auto text = in_.files.read("/etc/pve/qemu-server/" + name);
-      if (text) vms_->push_back(parse_pve_config(name.substr(0, name.size() - 5), *text, present));
+      if (text) vms_->push_back(parse_pve_config(name.substr(0, name.size() - 5), *text, host));
     }
     return *vms_;
   }
 
   void pve_configs() {
     for (const PveVmConfig& vm : vms()) {
+      for (const PveHostPci& h : vm.hostpci)
+        if (!h.error.empty())
+          add("pve.hostpci", "vm " + vm.vmid, Level::kWarn, h.error,
+              fmt::format("qm set {} -{} ... (a PCI address or a mapping of this node)", vm.vmid,
+                          h.key));
       // The GPUs it passes (display functions present now).
       std::vector<std::pair<const PveHostPci*, std::string>> gpus, all;
       for (const PveHostPci& h : vm.hostpci)
@@ -604,59 +608,6 @@ class Doctor {
 };
 
 }  // namespace
-
-PveVmConfig parse_pve_config(const std::string& vmid, const std::string& text,
-                             const std::vector<std::string>& present_bdfs) {
-  PveVmConfig vm;
-  vm.vmid = vmid;
-  std::istringstream in(text);
-  static const std::regex kHostPci("hostpci[0-9]+");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("[")) break;  // snapshots and pending changes follow
-    if (line.empty() || line[0] == '#') continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const std::string key = line.substr(0, colon);
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
-    if (key == "machine") vm.machine = value;
-    if (key == "hookscript") vm.hookscript = value;
-    if (!std::regex_match(key, kHostPci)) continue;
-    PveHostPci h;
-    h.key = key;
-    h.raw = value;
-    std::istringstream parts(value);
-    bool first = true;
-    for (std::string part; std::getline(parts, part, ',');) {
-      const size_t eq = part.find('=');
-      std::string k = eq == std::string::npos ? "" : part.substr(0, eq);
-      std::string v = eq == std::string::npos ? part : part.substr(eq + 1);
-      if (first && (k.empty() || k == "host")) {
-        // "0000:30:00.0", "30:00.0", "30:00" (every function); ";"-separated.
-        std::istringstream ids(v);
-        for (std::string id; std::getline(ids, id, ';');) {
-          if (std::count(id.begin(), id.end(), ':') == 1) id = "0000:" + id;
-          for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          if (id.find('.') == std::string::npos) {
-            h.allFunctions = true;
-            for (const std::string& b : present_bdfs)
-              if (b.starts_with(id + ".")) h.bdfs.push_back(b);
-          } else {
-            h.bdfs.push_back(id);
-          }
-        }
-      } else if (k == "pcie") {
-        h.pcie = v;
-      } else if (k == "rombar") {
-        h.rombar = v;
-      }
-      first = false;
-    }
-    vm.hostpci.push_back(h);
-  }
-  return vm;
-}
 
 std::vector<Check> run_doctor(const DoctorInputs& in) { return Doctor(in).run(); }
 

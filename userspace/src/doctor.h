@@ -12,6 +12,7 @@
 #include "command.h"
 #include "control.h"
 #include "device_control.h"
+#include "pve_config.h"
 #include "system.h"
 
 namespace egpuctl {
@@ -41,25 +42,6 @@ struct DoctorInputs {
 };
 
 std::vector<Check> run_doctor(const DoctorInputs& in);
-
-// A Proxmox VM config (/etc/pve/qemu-server/VMID.conf): the main section.
-struct PveHostPci {
-  std::string key;                   // "hostpci0"
-  std::vector<std::string> bdfs;     // full addresses it passes
-  bool allFunctions = false;         // "30:00": every function of the slot
-  std::optional<std::string> pcie;   // value of pcie=
-  std::optional<std::string> rombar; // value of rombar=
-  std::string raw;
-};
-struct PveVmConfig {
-  std::string vmid;
-  std::optional<std::string> machine;
-  std::vector<PveHostPci> hostpci;
-  std::optional<std::string> hookscript;
-};
-// `text` of VMID.conf; `functions` expand "30:00" to the present functions.
-PveVmConfig parse_pve_config(const std::string& vmid, const std::string& text,
-                             const std::vector<std::string>& present_bdfs);
 
 const char* level_name(Level l);
 

@@ -7,9 +7,9 @@
 #include <regex>
 #include <thread>
 
-#include "doctor.h"
 #include "error.h"
 #include "gpu_report.h"
+#include "pve_config.h"
 #include "sysfs_devices.h"
 #include "system.h"
 #include "tb_codec.h"
@@ -24,12 +24,15 @@ const char kPveHookHelp[] =
     "       egpuctl pve-hook install VMID [--storage NAME] [--dir DIR]\n"
     "\n"
     "Proxmox runs the hookscript with the VM's ID and the phase (pre-start,\n"
-    "post-start, pre-stop, post-stop).  pre-start makes sure every GPU the VM\n"
-    "passes (hostpciN in /etc/pve/qemu-server/VMID.conf) is present (authorizing\n"
-    "the Thunderbolt devices a rule of egpu_gate allows, then waiting for the\n"
-    "GPU), bound to vfio-pci with the other functions it passes, and has\n"
-    "device_specific first in its reset_method; it fixes what it can and exits\n"
-    "non-zero with the reason when it cannot, so the VM does not start.\n"
+    "post-start, pre-stop, post-stop).  pre-start makes sure every device the VM\n"
+    "passes (hostpciN in /etc/pve/qemu-server/VMID.conf: an address, or\n"
+    "mapping=NAME resolved for this node from /etc/pve/mapping/pci.cfg) is\n"
+    "present (authorizing the Thunderbolt devices a rule of egpu_gate allows,\n"
+    "then waiting for them, at most --wait seconds), bound to vfio-pci, and that\n"
+    "each GPU egpu_gate handles ('egpuctl gpu list'; without the module: AMD\n"
+    "display functions) has device_specific first in its reset_method; it fixes\n"
+    "what it can and exits non-zero with the reason when it cannot, so the VM\n"
+    "does not start.\n"
     "post-stop prints the GPUs' reset counters (the task log keeps them).\n"
     "\n"
     "'install VMID' writes the hookscript snippet egpu-gate-hook.sh into the\n"
@@ -41,6 +44,8 @@ namespace {
 constexpr const char kSnippet[] = "egpu-gate-hook.sh";
 
 
+std::string joined(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
+
 struct Hook {
   Invocation& inv;
   std::string vmid;
@@ -51,18 +56,17 @@ struct Hook {
                 fmt::format("VM {} must not start: {}", vmid, s));
   }
 
+  // VMID.conf, its hostpci entries resolved (mappings of this node, slots
+  // to the functions present now).
   PveVmConfig config() {
-    FileTree& files = inv.ctx.system().files();
+    System& sys = inv.ctx.system();
     const std::string path = fmt::format("/etc/pve/qemu-server/{}.conf", vmid);
-    const auto text = files.read(path);
+    const auto text = sys.files().read(path);
     if (!text)
       throw Error(ExitCode::kFailure,
                   fmt::format("no VM {}: cannot read {} (run on the Proxmox node of the VM)",
                               vmid, path));
-    std::vector<std::string> present;
-    for (const PciFunction& f : SysfsPci(inv.ctx.system().sysfs()).functions())
-      present.push_back(f.bdf);
-    return parse_pve_config(vmid, *text, present);
+    return parse_pve_config(vmid, *text, read_pve_host(sys.files(), sys.sysfs()));
   }
 
   // Every BDF the VM passes.
@@ -73,81 +77,158 @@ struct Hook {
         if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
     return out;
   }
+  static std::vector<std::string> absent(const PveVmConfig& vm) {
+    std::vector<std::string> out;
+    for (const PveHostPci& h : vm.hostpci) out.insert(out.end(), h.absent.begin(), h.absent.end());
+    return out;
+  }
 
-  // Authorizes the Thunderbolt devices that are waiting for it (a matching
-  // rule of the module); returns how many.
-  int authorize_waiting() {
+  // The Thunderbolt side of absent GPUs: authorizes the devices a rule of
+  // the module allows; names those nothing allows.
+  struct TbState {
+    int authorized = 0;                // by this call
+    bool pending = false;              // an authorized device (its PCIe may still come)
+    std::vector<std::string> refused;  // "0-1 (Blackmagic Design eGPU Pro)"
+    std::vector<std::string> names;    // "0-1"
+  };
+  TbState authorize_waiting() {
     DeviceControl& dc = inv.ctx.devices();
-    int n = 0;
+    TbState st;
     for (const TbDevice& d : dc.tbDevices()) {
-      if (!d.parent || !d.authorized || *d.authorized != 0) continue;
+      if (!d.parent || !d.authorized) continue;
+      if (*d.authorized != 0) {
+        st.pending = true;
+        continue;
+      }
       if (dc.transport() != "netlink" || !d.ruleId) {
         say(fmt::format("Thunderbolt device {} ({}) is not authorized and no rule allows it",
                         d.name, tb_display_name(d)));
+        st.refused.push_back(fmt::format("{} ({})", d.name, tb_display_name(d)));
+        st.names.push_back(d.name);
         continue;
       }
-      dc.tbAuthorize(d.name);
+      try {
+        dc.tbAuthorize(d.name);
+      } catch (const Error& e) {
+        abort(fmt::format("cannot authorize Thunderbolt device {} ({}): {}", d.name,
+                          tb_display_name(d), e.what()));
+      }
       say(fmt::format("authorized Thunderbolt device {} ({}, rule {})", d.name,
                       tb_display_name(d), *d.ruleId));
-      ++n;
+      ++st.authorized;
+      st.pending = true;
     }
-    return n;
+    return st;
+  }
+
+  // The GPUs egpu_gate handles (its gpu list, with the IDs added at run
+  // time); nullopt when the module is not there (then AMD display
+  // functions count, the families it has).
+  std::optional<std::vector<Gpu>> module_gpus() {
+    try {
+      return inv.ctx.control().gpus();
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kNotLoaded)
+        say(fmt::format("cannot ask egpu_gate for its GPUs ({}): taking AMD display functions",
+                        e.what()));
+      return std::nullopt;
+    }
+  }
+
+  void bind_vfio(SysfsPci& pci, const PciFunction& f) {
+    System& sys = inv.ctx.system();
+    // As Proxmox does (PVE::SysFSTools::pci_dev_bind_to_vfio).
+    if (!sys.sysfs().exists("/bus/pci/drivers/vfio-pci"))
+      sys.runner().run({"modprobe", "vfio-pci"});
+    try {
+      pci.bind_vfio(f);
+    } catch (const Error& e) {
+      abort(fmt::format("cannot bind {} to vfio-pci: {}", f.bdf, e.what()));
+    }
+    say(fmt::format("{}: bound to vfio-pci (was {})", f.bdf, f.driver.value_or("unbound")));
   }
 
   int pre_start(double wait_s) {
-    const PveVmConfig vm = config();
-    std::vector<std::string> bdfs = passed(vm);
-    SysfsPci pci(inv.ctx.system().sysfs());
-    if (bdfs.empty()) {
+    PveVmConfig vm = config();
+    for (const PveHostPci& h : vm.hostpci)
+      if (!h.error.empty()) abort(h.error);
+    if (vm.hostpci.empty()) {
       say("passes no PCI device: nothing to do");
       return 0;
     }
     // 1. Present (an eGPU appears once its Thunderbolt device is authorized).
-    auto missing = [&] {
-      std::vector<std::string> m;
-      for (const std::string& b : bdfs)
-        if (!pci.function(b)) m.push_back(b);
-      return m;
-    };
-    std::vector<std::string> absent = missing();
-    if (!absent.empty()) {
-      say(fmt::format("{} not present", fmt::join(absent, ", ")));
-      if (authorize_waiting() > 0) {
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
-        while (!(absent = missing()).empty() && std::chrono::steady_clock::now() < deadline)
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::vector<std::string> missing = absent(vm);
+    if (!missing.empty()) {
+      say(fmt::format("{} not present", joined(missing)));
+      const TbState tb = authorize_waiting();
+      if (tb.pending) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto deadline =
+            t0 + std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
+        // Bounded poll: the functions appear when the PCIe tunnel is up
+        // and the hot-plug is enumerated.
+        while (!(missing = absent(vm = config())).empty() &&
+               std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (missing.empty())
+          say(fmt::format("{} present after {:.1f} s", joined(passed(vm)),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                              .count()));
       }
-      if (!absent.empty())
+      if (!missing.empty() && !tb.refused.empty())
         abort(fmt::format(
-            "{} not present: connect the eGPU with a Thunderbolt cable and authorize it "
+            "{} not present: Thunderbolt device {} is not authorized and no rule of egpu_gate "
+            "allows it: allow it with 'egpuctl tb allow {}' (or once: 'egpuctl tb authorize "
+            "{}'); 'egpuctl tb list' shows the reason",
+            joined(missing), joined(tb.refused), tb.names.front(), tb.names.front()));
+      if (!missing.empty())
+        abort(fmt::format(
+            "{} not present{}: connect the eGPU with a Thunderbolt cable and authorize it "
             "('egpuctl tb list', 'egpuctl tb authorize DEV', or a rule: 'egpuctl tb allow "
             "DEV'); 'egpuctl doctor' explains more",
-            fmt::join(absent, ", ")));
+            joined(missing),
+            tb.pending ? fmt::format(" {:g} s after its Thunderbolt device was authorized", wait_s)
+                       : ""));
     }
-    // 2. vfio-pci, 3. device_specific first.
+    SysfsPci pci(inv.ctx.system().sysfs());
+    // 2. The device a mapping expects (qemu-server refuses another).
+    for (const PveHostPci& h : vm.hostpci) {
+      if (!h.expectedId || h.ids.empty()) continue;
+      std::string first = h.ids.front();
+      if (first.find('.') == std::string::npos) first += ".0";
+      const auto f = pci.function(first);
+      if (!f) continue;
+      const std::string id = fmt::format("{:04x}:{:04x}", f->vendor, f->device);
+      if (id != *h.expectedId)
+        abort(fmt::format("{}: mapping {} expects {} at {}, found {}: the hardware changed; "
+                          "update the mapping (Datacenter > Resource Mappings)",
+                          h.key, *h.mapping, *h.expectedId, first, id));
+    }
+    // 3. vfio-pci, 4. device_specific first on the GPUs egpu_gate handles.
+    const std::vector<std::string> bdfs = passed(vm);
+    const std::optional<std::vector<Gpu>> gpus = module_gpus();
     for (const std::string& b : bdfs) {
-      const PciFunction f = *pci.function(b);
-      if (f.driver != "vfio-pci") {
-        try {
-          pci.bind_vfio(f);
-        } catch (const Error& e) {
-          abort(fmt::format("cannot bind {} to vfio-pci: {}", b, e.what()));
-        }
-        say(fmt::format("{}: bound to vfio-pci (was {})", b, f.driver.value_or("unbound")));
+      const std::optional<PciFunction> f = pci.function(b);
+      if (!f) abort(fmt::format("{} went away", b));
+      if (f->driver != "vfio-pci") bind_vfio(pci, *f);
+      const bool gpu =
+          gpus ? std::any_of(gpus->begin(), gpus->end(), [&](const Gpu& g) { return g.bdf == b; })
+               : f->isDisplay() && f->vendor == 0x1002;
+      if (!gpu) {
+        if (gpus && f->isDisplay())
+          say(fmt::format("{}: not a GPU egpu_gate handles (reset_method left as is)", b));
+        continue;
       }
-      if (!f.isDisplay()) continue;
-      if (f.resetMethod.value_or("").starts_with("device_specific")) continue;
-      if (f.vendor != 0x1002) continue;  // egpu_gate resets AMD GPUs only
+      if (f->resetMethod.value_or("").starts_with("device_specific")) continue;
       try {
-        pci.set_device_specific_first(f);
+        pci.set_device_specific_first(*f);
       } catch (const Error& e) {
         abort(fmt::format("{} has no working reset (reset_method '{}'): {}", b,
-                          f.resetMethod.value_or(""), e.what()));
+                          f->resetMethod.value_or(""), e.what()));
       }
       say(fmt::format("{}: device_specific is now first in reset_method", b));
     }
-    say(fmt::format("{} ready", fmt::join(bdfs, ", ")));
+    say(fmt::format("{} ready", joined(bdfs)));
     return 0;
   }
 

@@ -51,7 +51,8 @@ TEST_F(PveHookTest, PreStartReady) {
 }
 
 TEST_F(PveHookTest, PreStartBindsAndSetsResetMethod) {
-  HostFixture(sys).runbook_host(true, false, false).vfio_available();
+  HostFixture fx(sys);  // vfio_available()'s callbacks use it: keep it alive
+  fx.runbook_host(true, false, false).vfio_available();
   with_module();
   const auto r = run({"pve-hook", "100", "pre-start"});
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -84,7 +85,9 @@ TEST_F(PveHookTest, PreStartAbortsWhenTheGpuIsMissing) {
   EXPECT_THAT(r.out, HasSubstr("1-1 (Blackmagic Design eGPU Pro) is not authorized and no rule "
                                "allows it"));
   EXPECT_THAT(r.err, HasSubstr("egpuctl: VM 100 must not start: 0000:30:00.0, 0000:30:00.1 not "
-                               "present: connect the eGPU"));
+                               "present: Thunderbolt device 1-1 (Blackmagic Design eGPU Pro) is "
+                               "not authorized and no rule of egpu_gate allows it: allow it with "
+                               "'egpuctl tb allow 1-1'"));
   EXPECT_TRUE(sys.sysfs.writes.empty());
 }
 
@@ -113,6 +116,123 @@ TEST_F(PveHookTest, OtherPhasesAndVmsWithoutGpus) {
   const auto r = run({"pve-hook", "102", "pre-start"});
   EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(r.out, "egpu-gate: VM 102: passes no PCI device: nothing to do\n");
+}
+
+TEST_F(PveHookTest, PreStartWaitsBoundedForAnAuthorizedDevice) {
+  HostFixture(sys).runbook_host(false);
+  with_module(true);  // 1-1 authorized, its GPU not (yet) there
+  const auto r = run({"pve-hook", "100", "pre-start", "--wait", "0.3"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(sys.devices.authorized, ::testing::IsEmpty());
+  EXPECT_THAT(r.err, HasSubstr("0000:30:00.0, 0000:30:00.1 not present 0.3 s after its "
+                               "Thunderbolt device was authorized: connect the eGPU"));
+}
+
+TEST_F(PveHookTest, SlotOfAnAbsentEgpuIsNotNothing) {
+  HostFixture(sys).runbook_host(false).pve_vm("100", "machine: q35\nhostpci0: 30:00,pcie=1\n");
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: 0000:30:00 not present"));
+}
+
+// The module decides what a GPU is: its gpu list (with IDs added by `gpu
+// ids add` / gpu_ids=), not the vendor.
+TEST_F(PveHookTest, PreStartTakesTheModulesGpus) {
+  HostFixture fx(sys);  // vfio_available()'s callbacks use it: keep it alive
+  fx.runbook_host()
+      .pci("0000:01:00.0", 0x1234, 0x11e8, 0x00ff00, "", "30", "bus")
+      .pci("0000:01:00.1", 0x1234, 0x11e8, 0x00ff00, "pci-stub", "30", "bus")
+      .pve_vm("100", "machine: q35\nhostpci0: 0000:01:00,pcie=1\nhostpci1: 0000:30:00.0\n")
+      .vfio_available();
+  sys.sysfs.file("/bus/pci/devices/0000:30:00.0/reset_method", "bus\n");
+  with_module();
+  fake.gpus_reply = {Gpu{.bdf = "0000:01:00.0", .vendor = 0x1234, .device = 0x11e8,
+                         .family = "standin-edu"}};
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0000:01:00.0: bound to vfio-pci (was unbound)\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:01:00.1: bound to vfio-pci (was pci-stub)\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:01:00.0: device_specific is now first in reset_method\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0: not a GPU egpu_gate handles (reset_method left as "
+                               "is)\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:01:00.0, 0000:01:00.1, 0000:30:00.0 ready\n"));
+  EXPECT_THAT(sys.sysfs.writes, Contains(Pair("/bus/pci/devices/0000:01:00.0/reset_method",
+                                              "device_specific bus")));
+  EXPECT_THAT(sys.sysfs.writes,
+              ::testing::Not(Contains(Pair("/bus/pci/devices/0000:01:00.1/reset_method",
+                                           ::testing::_))));
+  EXPECT_THAT(sys.sysfs.writes,
+              ::testing::Not(Contains(Pair("/bus/pci/devices/0000:30:00.0/reset_method",
+                                           ::testing::_))));
+}
+
+TEST_F(PveHookTest, PreStartLoadsVfioPciLikeProxmox) {
+  HostFixture(sys).runbook_host(true, false).program("modprobe vfio-pci", 0, "");
+  sys.sysfs.dirs.erase("/bus/pci/drivers/vfio-pci");
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);  // the fake modprobe loads nothing
+  EXPECT_THAT(sys.runner.calls, Contains("modprobe vfio-pci"));
+  EXPECT_THAT(r.err, HasSubstr("vfio-pci is not loaded"));
+}
+
+constexpr const char kMappingCfg[] =
+    "egpu\n"
+    "\tmap id=1002:687f,iommugroup=25,node=pve,path=0000:30:00\n"
+    "\tmap id=1002:687f,node=pve2,path=0000:0a:00\n";
+
+TEST_F(PveHookTest, PreStartResolvesAMapping) {
+  HostFixture fx(sys);
+  fx.runbook_host(false).pve_vm("100", "machine: q35\nhostpci0: mapping=egpu,pcie=1\n");
+  sys.files.file("/proc/sys/kernel/hostname", "pve\n");
+  sys.files.file("/etc/pve/mapping/pci.cfg", kMappingCfg);
+  with_module(false);
+  sys.devices.on_authorize = [&](const std::string&) { fx.egpu_functions(); };
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00 not present\n"));
+  EXPECT_THAT(sys.devices.authorized, ElementsAre("1-1"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0, 0000:30:00.1 present after "));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0, 0000:30:00.1 ready\n"));
+}
+
+TEST_F(PveHookTest, PreStartAbortsOnAMappingItCannotResolve) {
+  HostFixture(sys).runbook_host().pve_vm("100", "machine: q35\nhostpci0: mapping=egpu,pcie=1\n");
+  with_module();
+  sys.files.file("/proc/sys/kernel/hostname", "pve3\n");
+  auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: hostpci0: PCI mapping 'egpu': cannot read "
+                               "/etc/pve/mapping/pci.cfg"));
+  sys.files.file("/etc/pve/mapping/pci.cfg", kMappingCfg);
+  r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: hostpci0: PCI mapping 'egpu' has no device "
+                               "on node 'pve3' (only on pve, pve2): define it for this node"));
+  sys.files.file("/proc/sys/kernel/hostname", "pve\n");
+  sys.files.file("/etc/pve/mapping/pci.cfg",
+                 "egpu\n\tmap id=1002:67df,node=pve,path=0000:30:00\n");
+  r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("hostpci0: mapping egpu expects 1002:67df at 0000:30:00.0, found "
+                               "1002:687f: the hardware changed"));
+  EXPECT_TRUE(sys.sysfs.writes.empty());
+}
+
+// doctor reads VM configs through the same resolution.
+TEST_F(PveHookTest, DoctorResolvesMappingsToo) {
+  HostFixture(sys)
+      .runbook_host()
+      .pve_vm("100", "machine: q35\nhostpci0: mapping=egpu,pcie=1\n")
+      .pve_vm("101", "machine: q35\nhostpci0: mapping=gone,pcie=1\n");
+  sys.files.file("/proc/sys/kernel/hostname", "pve\n");
+  sys.files.file("/etc/pve/mapping/pci.cfg", kMappingCfg);
+  with_module();
+  const auto r = run({"doctor"});
+  EXPECT_THAT(r.out, HasSubstr("OK    pve.vm vm 100: passes 0000:30:00.0: q35, pcie=1, audio with "
+                               "rombar=0\n"));
+  EXPECT_THAT(r.out, HasSubstr("WARN  pve.hostpci vm 101: hostpci0: PCI mapping 'gone' is not in "
+                               "/etc/pve/mapping/pci.cfg"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("pve.hostpci vm 100")));
 }
 
 TEST_F(PveHookTest, PostStopLogsResetCounters) {

@@ -189,7 +189,8 @@ TEST(SysfsPci, RunbookFunctions) {
 
 TEST(SysfsPci, BindVfioAndResetMethod) {
   FakeSystem sys;
-  HostFixture(sys).runbook_host(true, false, false).vfio_available();
+  HostFixture fx(sys);  // vfio_available()'s callbacks use it: keep it alive
+  fx.runbook_host(true, false, false).vfio_available();
   SysfsPci pci(sys.sysfs);
   pci.bind_vfio(*pci.function("0000:30:00.0"));
   EXPECT_EQ(pci.function("0000:30:00.0")->driver, "vfio-pci");
