@@ -330,6 +330,21 @@ static void egpu_tb_clear_restart(void)
 }
 
 /*
+ * After a restart: clear it, then sleep *@delay ms (1, 2, 4, ... 50 ms
+ * across calls) and return 0 for another try, or -ETIMEDOUT when the sleep
+ * would pass @deadline.
+ */
+static int egpu_tb_restart_wait(unsigned int *delay, unsigned long deadline)
+{
+	egpu_tb_clear_restart();
+	if (time_after(jiffies + msecs_to_jiffies(*delay), deadline))
+		return -ETIMEDOUT;
+	msleep(*delay);
+	*delay = min(*delay * 2, 50U);
+	return 0;
+}
+
+/*
  * One read of attribute @attr into @buf (NUL-terminated, trailing
  * newline removed), retrying restarts within @timeout_ms.
  */
@@ -350,13 +365,9 @@ static int egpu_tb_attr_read(struct device *dev, const char *attr, char *buf,
 		ret = kernel_read(f, buf, len - 1, &pos);
 		if (!egpu_tb_is_restart(ret))
 			break;
-		egpu_tb_clear_restart();
-		if (time_after(jiffies + msecs_to_jiffies(delay), deadline)) {
-			ret = -ETIMEDOUT;
+		ret = egpu_tb_restart_wait(&delay, deadline);
+		if (ret)
 			break;
-		}
-		msleep(delay);
-		delay = min(delay * 2, 50U);
 	}
 	fput(f);
 	if (ret < 0)
@@ -369,8 +380,8 @@ static int egpu_tb_attr_read(struct device *dev, const char *attr, char *buf,
 
 /*
  * Write @buf to attribute @attr the way write(2) does; a restart (the
- * store's trylock of the domain lock failed) is retried with a backoff
- * (1, 2, 4, ... 50 ms) until @timeout_ms, then -ETIMEDOUT. *restarts
+ * store's trylock of the domain lock failed) is retried with
+ * egpu_tb_restart_wait()'s backoff until @timeout_ms, then -ETIMEDOUT. *restarts
  * counts them. Returns 0 or the store's error.
  */
 static int egpu_tb_attr_write(struct device *dev, const char *attr,
@@ -391,15 +402,11 @@ static int egpu_tb_attr_write(struct device *dev, const char *attr,
 		ret = kernel_write(f, buf, len, &pos);
 		if (!egpu_tb_is_restart(ret))
 			break;
-		egpu_tb_clear_restart();
 		if (restarts)
 			(*restarts)++;
-		if (time_after(jiffies + msecs_to_jiffies(delay), deadline)) {
-			ret = -ETIMEDOUT;
+		ret = egpu_tb_restart_wait(&delay, deadline);
+		if (ret)
 			break;
-		}
-		msleep(delay);
-		delay = min(delay * 2, 50U);
 	}
 	fput(f);
 	if (ret < 0)
