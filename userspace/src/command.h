@@ -18,8 +18,6 @@
 
 namespace egpuctl {
 
-class FileSystem;
-class ProgramRunner;
 class System;
 class DeviceControl;
 
@@ -34,10 +32,6 @@ class Context {
   std::ostream& out;
   std::ostream& err;
   bool json = false;  // global --json
-  // Files and programs the policy commands use; null: the real ones (tests
-  // put fakes here).
-  FileSystem* files = nullptr;
-  ProgramRunner* programs = nullptr;
 
   // The module; connects on the first call.  Throws Error.
   Control& control();

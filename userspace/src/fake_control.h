@@ -154,10 +154,9 @@ struct CliRun {
   bool connected = false;  // egpuctl asked for the module
 };
 
-// `files`, `programs`: fakes for the policy commands (null: the real ones).
-// `setup` prepares the context before the run (e.g. a fake System).
+// `setup` prepares the context before the run (e.g. a fake System: files,
+// programs, sysfs; without one the commands see the real host).
 inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nullptr,
-                          FileSystem* files = nullptr, ProgramRunner* programs = nullptr,
                           const std::function<void(Context&)>& setup = {}) {
   std::ostringstream out, err;
   CliRun r;
@@ -184,18 +183,11 @@ inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake = nul
     };
     return std::make_unique<Forward>(*fake);
   });
-  ctx.files = files;
-  ctx.programs = programs;
   if (setup) setup(ctx);
   r.rc = egpuctl_main(ctx, args);
   r.out = out.str();
   r.err = err.str();
   return r;
-}
-
-inline CliRun run_egpuctl(std::vector<std::string> args, FakeControl* fake,
-                          const std::function<void(Context&)>& setup) {
-  return run_egpuctl(std::move(args), fake, static_cast<FileSystem*>(nullptr), nullptr, setup);
 }
 
 }  // namespace egpuctl::testing

@@ -1,10 +1,11 @@
-// Test doubles of the host (tests only): an in-memory FileTree, a program
-// runner, the module's Thunderbolt side and its events, and HostFixture,
-// which builds sysfs and /etc trees shaped like real hosts (the runbook's
-// NUC with a Thunderbolt eGPU, a USB-only enclosure, a dirty IOMMU group,
-// bad Proxmox VM configs).
+// Test doubles of the host (tests only): an in-memory FileTree (sysfs and
+// the host's files, with failures injected), a program runner, the module's
+// Thunderbolt side and its events, and HostFixture, which builds sysfs and
+// /etc trees shaped like real hosts (the runbook's NUC with a Thunderbolt
+// eGPU, a USB-only enclosure, a dirty IOMMU group, bad Proxmox VM configs).
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <fmt/format.h>
@@ -25,6 +26,8 @@
 
 namespace egpuctl::testing {
 
+// An in-memory FileTree (sysfs, or the host's /etc and /proc) with
+// failures injected.
 class FakeFileTree : public FileTree {
  public:
   explicit FakeFileTree(std::string root = "/fake") : root_(std::move(root)) {}
@@ -32,11 +35,17 @@ class FakeFileTree : public FileTree {
   std::map<std::string, std::string> files;  // path -> contents
   std::map<std::string, std::string> links;  // path -> target
   std::set<std::string> dirs;                // empty directories
-  std::map<std::string, unsigned> modes;     // of replace()d files
-  std::map<std::string, int> write_errors;   // path -> errno of write()
+  std::map<std::string, unsigned> modes;     // of write_atomic()ed files
+  std::map<std::string, int> read_errors;    // path -> errno of read_file()
+  // path -> errno of write() and write_atomic(); write_atomic() fails only
+  // at the write_error_at-th write of the path when that is set (1 = first).
+  std::map<std::string, int> write_errors;
+  std::map<std::string, int> write_error_at;
   // Called instead of storing the value; returns 0 or an errno.
   std::map<std::string, std::function<int(const std::string& value)>> on_write;
-  std::vector<std::pair<std::string, std::string>> writes;  // in order
+  std::vector<std::pair<std::string, std::string>> writes;  // write()s, in order
+  std::vector<std::string> replaced;  // write_atomic()s (paths), in order
+  std::vector<std::string> removes;   // remove()s, in order
 
   void file(const std::string& path, const std::string& contents) { files[path] = contents; }
   void link(const std::string& path, const std::string& target) { links[path] = target; }
@@ -47,7 +56,9 @@ class FakeFileTree : public FileTree {
     std::erase_if(dirs, [&](const std::string& d) { return d.starts_with(prefix); });
   }
 
-  std::optional<std::string> read(const std::string& path) const override {
+  std::optional<std::string> read_file(const std::string& path) const override {
+    if (auto e = read_errors.find(path); e != read_errors.end())
+      throw local_error("cannot read " + path, errno_text(e->second));
     auto it = files.find(path);
     if (it == files.end()) return std::nullopt;
     return it->second;
@@ -84,11 +95,25 @@ class FakeFileTree : public FileTree {
     if (files.count(path) || links.count(path) || dirs.count(path)) return true;
     return !list(path).empty();
   }
-  int replace(const std::string& path, const std::string& content, unsigned mode) override {
-    if (auto e = write_errors.find(path); e != write_errors.end()) return e->second;
-    files[path] = content;
-    modes[path] = mode;
-    return 0;
+  void write_atomic(const std::string& path, std::string_view content, mode_t mode,
+                    ExistingMode existing) override {
+    replaced.push_back(path);
+    if (auto e = write_errors.find(path); e != write_errors.end()) {
+      const auto at = write_error_at.find(path);
+      const auto nth = std::count(replaced.begin(), replaced.end(), path);
+      if (at == write_error_at.end() || at->second == nth)
+        throw local_error("cannot write " + path,
+                          "rename failed (temporary removed; " + path +
+                              " unchanged): " + errno_text(e->second));
+    }
+    if (existing == ExistingMode::kSet || !files.count(path) || !modes.count(path))
+      modes[path] = mode;
+    files[path] = std::string(content);
+  }
+  void remove(const std::string& path) override {
+    removes.push_back(path);
+    files.erase(path);
+    modes.erase(path);
   }
   std::string root() const override { return root_; }
 
@@ -100,7 +125,7 @@ class FakeCommandRunner : public CommandRunner {
  public:
   // Keyed by the arguments joined with spaces.  Unknown: not installed.
   std::map<std::string, RunResult> results;
-  std::vector<std::string> calls;
+  std::vector<std::string> calls;  // arguments joined with spaces, in order
   RunResult run(const std::vector<std::string>& argv, std::chrono::seconds) override {
     std::string key;
     for (const std::string& a : argv) key += (key.empty() ? "" : " ") + a;

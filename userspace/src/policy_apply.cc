@@ -47,7 +47,7 @@ struct Step {
 
 // A file step: replace `path` with `content`; undo puts the previous
 // contents back (or removes the file when there was none).
-Step file_step(FileSystem& fs, const std::string& path, const std::string& content, mode_t mode) {
+Step file_step(FileTree& fs, const std::string& path, const std::string& content, mode_t mode) {
   struct Previous {
     bool known = false;  // read before writing
     std::optional<std::string> content;
@@ -57,15 +57,15 @@ Step file_step(FileSystem& fs, const std::string& path, const std::string& conte
       .name = "write " + path,
       .run =
           [&fs, path, content, mode, previous] {
-            previous->content = fs.read(path);
+            previous->content = fs.read_file(path);
             previous->known = true;
-            fs.write_atomic(path, content, mode);
+            fs.write_atomic(path, content, mode, ExistingMode::kKeep);
           },
       .undo =
           [&fs, path, previous]() -> std::string {
             if (!previous->known) return path + " untouched";
             if (previous->content) {
-              fs.write_atomic(path, *previous->content, 0644);
+              fs.write_atomic(path, *previous->content, 0644, ExistingMode::kKeep);
               return "restored the previous " + path;
             }
             fs.remove(path);
@@ -183,14 +183,20 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
           .name = "update the initramfs (update-initramfs -u)",
           .run =
               [&env] {
-                const ProgramResult r = env.programs.run({"update-initramfs", "-u"});
+                // Bounded generously: a slow disk and many kernels take minutes.
+                const RunResult r =
+                    env.programs.run({"update-initramfs", "-u"}, std::chrono::minutes(15));
                 if (r.status != 0) {
                   std::string tail = r.output;
                   if (tail.size() > 800) tail = "..." + tail.substr(tail.size() - 800);
                   while (!tail.empty() && tail.back() == '\n') tail.pop_back();
                   throw local_error(
                       "update-initramfs -u",
-                      fmt::format("exit status {}{}", r.status, tail.empty() ? "" : ":\n" + tail));
+                      fmt::format("{}{}",
+                                  r.status < 0 ? std::string("could not run it (is "
+                                                             "initramfs-tools installed?)")
+                                               : fmt::format("exit status {}", r.status),
+                                  tail.empty() ? "" : ":\n" + tail));
                 }
               },
           .undo = nullptr,

@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "control.h"
-#include "files.h"
+#include "file_tree.h"
 #include "policy.h"
+#include "system.h"
 
 namespace egpuctl {
 
@@ -37,8 +38,8 @@ struct ApplyOptions {
 // What apply() needs from the outside.  `control` connects on first call
 // and may throw module_not_loaded().
 struct ApplyEnv {
-  FileSystem& fs;
-  ProgramRunner& programs;
+  FileTree& fs;              // rooted at /: paths are absolute
+  CommandRunner& programs;
   std::function<Control&()> control;
   std::ostream& out;  // one line per step done
 };

@@ -10,7 +10,7 @@
 
 #include "egpu_gate.h"
 #include "fake_control.h"
-#include "fake_files.h"
+#include "fake_system.h"
 #include "policy_toml.h"
 
 namespace egpuctl {
@@ -19,12 +19,14 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::FakeControl;
-using testing::FakeFileSystem;
-using testing::FakeRunner;
+using testing::FakeCommandRunner;
+using testing::FakeFileTree;
+using testing::FakeSystem;
 
 constexpr char kUuid[] = "d1e2a3b4-0000-0000-0000-000000000001";
 const std::string kConf = "/etc/modprobe.d/egpu-gate.conf";
 const std::string kPolicy = "/etc/egpu-gate/policy.toml";
+const std::string kInitramfs = "update-initramfs -u";
 
 Status tb_status() {
   Status s = testing::sample_status();
@@ -47,6 +49,7 @@ Policy sample_policy() {
 class Apply : public ::testing::Test {
  protected:
   void SetUp() override {
+    runner.results[kInitramfs] = RunResult{0, ""};  // installed, succeeds
     control.status_reply = tb_status();
     control.setTbRules("id=0001:0002");  // the previous live set
     control.rule_sets.clear();
@@ -75,8 +78,9 @@ class Apply : public ::testing::Test {
     EXPECT_EQ(control.status_reply.config, tb_status().config);
   }
   FakeControl control;
-  FakeFileSystem fs;
-  FakeRunner runner;
+  FakeSystem sys;  // the host's files and programs
+  FakeFileTree& fs = sys.files;
+  FakeCommandRunner& runner = sys.runner;
   std::ostringstream out;
 };
 
@@ -89,7 +93,7 @@ TEST_F(Apply, EveryStepInOrder) {
   EXPECT_EQ(control.added, (std::vector<GpuId>{{0x1002, 0x6863, "vega10"}}));
   EXPECT_EQ(fs.files[kPolicy], "new policy\n");
   EXPECT_EQ(fs.files[kConf], render_modprobe_conf(sample_policy(), kPolicy));
-  EXPECT_EQ(runner.runs, (std::vector<std::vector<std::string>>{{"update-initramfs", "-u"}}));
+  EXPECT_EQ(runner.calls, std::vector<std::string>{kInitramfs});
   EXPECT_EQ(out.str(),
             "[1/6] live: set the Thunderbolt rules (1): done\n"
             "[2/6] live: set teardown and reset settings: done\n"
@@ -124,14 +128,14 @@ TEST_F(Apply, NoInitramfs) {
   ApplyOptions o;
   o.initramfs = false;
   run(sample_policy(), std::nullopt, o);
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(runner.calls.empty());
   EXPECT_THAT(out.str(), HasSubstr("note: initramfs not updated (--no-initramfs)"));
 }
 
 TEST_F(Apply, OtherRootNeverRunsUpdateInitramfs) {
   ApplyEnv env{fs, runner, [this]() -> Control& { return control; }, out};
   apply_policy(env, sample_policy(), PolicyPaths{"/tmp/tree/"}, std::nullopt, kPolicy, {});
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(runner.calls.empty());
   EXPECT_TRUE(fs.files.count("/tmp/tree/etc/modprobe.d/egpu-gate.conf"));
   EXPECT_THAT(out.str(), HasSubstr("--root points at another tree"));
 }
@@ -208,7 +212,8 @@ TEST_F(Apply, GpuIdRejected) {
 }
 
 TEST_F(Apply, PolicyFileWriteFails) {
-  fs.fail_write = kPolicy;
+  fs.write_errors[kPolicy] = ENOSPC;
+  fs.write_error_at[kPolicy] = 1;
   const std::string msg = fails(sample_policy(), "new policy\n");
   EXPECT_THAT(msg, HasSubstr("step 4/6 (write /etc/egpu-gate/policy.toml) failed: cannot write"));
   EXPECT_THAT(msg, HasSubstr("removed the 1 GPU IDs added"));
@@ -217,7 +222,8 @@ TEST_F(Apply, PolicyFileWriteFails) {
 }
 
 TEST_F(Apply, ModprobeWriteFails) {
-  fs.fail_write = kConf;
+  fs.write_errors[kConf] = ENOSPC;
+  fs.write_error_at[kConf] = 1;
   const std::string msg = fails(sample_policy(), "new policy\n");
   EXPECT_THAT(msg, HasSubstr("step 5/6 (write /etc/modprobe.d/egpu-gate.conf) failed"));
   EXPECT_THAT(msg, HasSubstr("restored the previous /etc/egpu-gate/policy.toml"));
@@ -225,7 +231,7 @@ TEST_F(Apply, ModprobeWriteFails) {
 }
 
 TEST_F(Apply, UpdateInitramfsFails) {
-  runner.result = ProgramResult{1, "E: /boot is full\n"};
+  runner.results[kInitramfs] = RunResult{1, "E: /boot is full\n"};
   const std::string msg = fails(sample_policy(), "new policy\n");
   EXPECT_THAT(msg, HasSubstr("step 6/6 (update the initramfs (update-initramfs -u)) failed: "
                              "update-initramfs -u: exit status 1:\nE: /boot is full"));
@@ -235,16 +241,16 @@ TEST_F(Apply, UpdateInitramfsFails) {
 
 TEST_F(Apply, NewFileIsRemovedOnUndo) {
   fs.files.erase(kConf);
-  runner.result = ProgramResult{1, ""};
+  runner.results[kInitramfs] = RunResult{1, ""};
   const std::string msg = fails(sample_policy());
   EXPECT_THAT(msg, HasSubstr("removed the new /etc/modprobe.d/egpu-gate.conf"));
   EXPECT_FALSE(fs.files.count(kConf));
 }
 
 TEST_F(Apply, UndoThatFailsIsReported) {
-  runner.result = ProgramResult{1, ""};
-  fs.fail_write = kConf;
-  fs.fail_write_at = 2;  // the restore
+  runner.results[kInitramfs] = RunResult{1, ""};
+  fs.write_errors[kConf] = ENOSPC;
+  fs.write_error_at[kConf] = 2;  // the restore
   const std::string msg = fails(sample_policy());
   EXPECT_THAT(msg, HasSubstr("in force now: NOT the previous policy everywhere: write "
                              "/etc/modprobe.d/egpu-gate.conf: could not undo"));

@@ -7,11 +7,11 @@
 
 #include "egpu_gate.h"
 #include "error.h"
-#include "files.h"
 #include "policy.h"
 #include "policy_apply.h"
 #include "policy_toml.h"
 #include "status_report.h"
+#include "system.h"
 
 namespace po = boost::program_options;
 
@@ -84,15 +84,9 @@ std::vector<Command> tb_policy_commands() {
 
 namespace {
 
-FileSystem& files_of(Context& ctx) {
-  static PosixFileSystem real;
-  return ctx.files != nullptr ? *ctx.files : real;
-}
+FileTree& files_of(Context& ctx) { return ctx.system().files(); }
 
-ProgramRunner& programs_of(Context& ctx) {
-  static SpawnRunner real;
-  return ctx.programs != nullptr ? *ctx.programs : real;
-}
+CommandRunner& programs_of(Context& ctx) { return ctx.system().runner(); }
 
 void add_root(ArgParser& p, std::string* root) {
   p.options().add_options()("root", po::value(root)->value_name("DIR"),
@@ -106,7 +100,7 @@ struct LoadedPolicy {
 };
 
 LoadedPolicy load(Context& ctx, const std::string& path, bool must_exist) {
-  LoadedPolicy l{path, files_of(ctx).read(path), {}};
+  LoadedPolicy l{path, files_of(ctx).read_file(path), {}};
   if (!l.text && must_exist)
     throw Error(ExitCode::kFailure, fmt::format("{} does not exist", path));
   if (l.text) l.policy = parse_policy(*l.text, path);
@@ -150,7 +144,7 @@ int cmd_policy_check(Invocation& inv) {
   const std::string path = given ? p.positional().front() : paths.policy();
   Json j;
   j["file"] = path;
-  std::optional<std::string> text = files_of(inv.ctx).read(path);
+  std::optional<std::string> text = files_of(inv.ctx).read_file(path);
   if (!text) {
     if (given) throw Error(ExitCode::kFailure, fmt::format("{} does not exist", path));
     if (p.json()) {
@@ -279,7 +273,7 @@ int cmd_policy_show(Invocation& inv) {
       diffs.push_back(fmt::format("reset_leave_d0: file {}, live {}", opt_str(want.resetLeaveD0),
                                   opt_str(live_config->resetLeaveD0)));
   }
-  const std::optional<std::string> conf = files_of(inv.ctx).read(paths.modprobe());
+  const std::optional<std::string> conf = files_of(inv.ctx).read_file(paths.modprobe());
   const std::string conf_state = !conf ? "missing"
                                  : *conf == render_modprobe_conf(l.policy, paths.policy())
                                      ? "up to date"

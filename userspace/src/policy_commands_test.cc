@@ -5,11 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 #include "egpu_gate.h"
 #include "fake_control.h"
-#include "fake_files.h"
+#include "fake_system.h"
 #include "policy_toml.h"
 
 namespace egpuctl {
@@ -18,18 +20,21 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::FakeControl;
-using testing::FakeFileSystem;
-using testing::FakeRunner;
+using testing::FakeCommandRunner;
+using testing::FakeFileTree;
+using testing::FakeSystem;
 using testing::run_egpuctl;
 
 constexpr char kUuid[] = "d1e2a3b4-0000-0000-0000-000000000001";
 constexpr char kParentUuid[] = "d1e2a3b4-0000-0000-0000-000000000000";
 const std::string kPolicy = "/etc/egpu-gate/policy.toml";
+const std::string kInitramfs = "update-initramfs -u";
 const std::string kConf = "/etc/modprobe.d/egpu-gate.conf";
 
 class PolicyCli : public ::testing::Test {
  protected:
   void SetUp() override {
+    runner.results[kInitramfs] = RunResult{0, ""};  // installed, succeeds
     control.status_reply = testing::sample_status();
     control.status_reply.features = *control.status_reply.features | EGPU_FEATURE_TB_POLICY;
     control.tb_devices = {
@@ -45,7 +50,7 @@ class PolicyCli : public ::testing::Test {
     };
   }
   testing::CliRun run(std::vector<std::string> args) {
-    return run_egpuctl(std::move(args), &control, &fs, &runner);
+    return run_egpuctl(std::move(args), &control, sys.setup());
   }
   Policy file_policy() { return parse_policy(fs.files.at(kPolicy), kPolicy); }
   std::vector<std::string> live_texts() {
@@ -54,8 +59,9 @@ class PolicyCli : public ::testing::Test {
     return t;
   }
   FakeControl control;
-  FakeFileSystem fs;
-  FakeRunner runner;
+  FakeSystem sys;  // the host's files and programs
+  FakeFileTree& fs = sys.files;
+  FakeCommandRunner& runner = sys.runner;
 };
 
 // --- policy check -------------------------------------------------------------
@@ -112,9 +118,9 @@ TEST_F(PolicyCli, ApplyTheDefaultFile) {
   EXPECT_EQ(control.status_reply.config->teardownBudgetMs, 700u);
   EXPECT_THAT(fs.files[kConf], HasSubstr("options egpu_gate tb_rules=\"id=0001:0002\" "
                                          "teardown_budget_ms=700\n"));
-  EXPECT_EQ(runner.runs.size(), 1u);
+  EXPECT_EQ(runner.calls.size(), 1u);
   EXPECT_THAT(r.out, HasSubstr("applied /etc/egpu-gate/policy.toml: 1 Thunderbolt rule, 0 GPU IDs"));
-  EXPECT_EQ(fs.writes, std::vector<std::string>{kConf});  // policy.toml untouched
+  EXPECT_EQ(fs.replaced, std::vector<std::string>{kConf});  // policy.toml untouched
 }
 
 TEST_F(PolicyCli, ApplyAnotherFileInstallsIt) {
@@ -122,7 +128,7 @@ TEST_F(PolicyCli, ApplyAnotherFileInstallsIt) {
   const auto r = run({"policy", "apply", "--no-initramfs", "/tmp/test.toml"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(fs.files[kPolicy], fs.files["/tmp/test.toml"]);
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(runner.calls.empty());
 }
 
 TEST_F(PolicyCli, ApplyWithRoot) {
@@ -130,7 +136,7 @@ TEST_F(PolicyCli, ApplyWithRoot) {
   const auto r = run({"policy", "apply", "--root", "/tree"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(fs.files.count("/tree/etc/modprobe.d/egpu-gate.conf"));
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(runner.calls.empty());
 }
 
 TEST_F(PolicyCli, ApplyInvalidChangesNothing) {
@@ -138,18 +144,27 @@ TEST_F(PolicyCli, ApplyInvalidChangesNothing) {
   const auto r = run({"policy", "apply"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, HasSubstr("egpuctl: /etc/egpu-gate/policy.toml:1:1: tb.rule #1: no match key"));
-  EXPECT_TRUE(fs.writes.empty());
+  EXPECT_TRUE(fs.replaced.empty());
   EXPECT_TRUE(control.rule_sets.empty());
 }
 
 TEST_F(PolicyCli, ApplyFailureSaysWhatIsInForce) {
   fs.files[kPolicy] = "";
-  runner.result = ProgramResult{2, "no space\n"};
+  runner.results[kInitramfs] = RunResult{2, "no space\n"};
   const auto r = run({"policy", "apply"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, HasSubstr("egpuctl: policy not applied: step 4/4 (update the initramfs"));
   EXPECT_THAT(r.err, HasSubstr("in force now: the previous policy"));
   EXPECT_FALSE(fs.files.count(kConf));
+}
+
+TEST_F(PolicyCli, UnreadablePolicyFileIsAnError) {
+  fs.files[kPolicy] = "";
+  fs.read_errors[kPolicy] = EACCES;
+  const auto r = run({"policy", "check"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot read /etc/egpu-gate/policy.toml: Permission denied"));
+  EXPECT_TRUE(fs.replaced.empty());
 }
 
 // --- policy show --------------------------------------------------------------
@@ -184,7 +199,7 @@ TEST_F(PolicyCli, ShowDifferences) {
 }
 
 TEST_F(PolicyCli, ShowWithoutModule) {
-  const auto r = run_egpuctl({"policy", "show"}, nullptr, &fs, &runner);
+  const auto r = run_egpuctl({"policy", "show"}, nullptr, sys.setup());
   EXPECT_EQ(r.rc, 0);
   EXPECT_THAT(r.out, HasSubstr("live rules:  unavailable: module egpu_gate is not loaded"));
   EXPECT_THAT(r.out, HasSubstr("differences: live state unavailable"));
@@ -224,7 +239,7 @@ TEST_F(PolicyCli, AllowByUuidEditsThePolicyAndAppliesIt) {
             "bind = [\"1002:687f\", \"1002:aaf8\"]\n");
   EXPECT_EQ(live_texts(), std::vector<std::string>{rule});
   EXPECT_THAT(fs.files[kConf], HasSubstr(rule));
-  EXPECT_EQ(runner.runs.size(), 1u);
+  EXPECT_EQ(runner.calls.size(), 1u);
   EXPECT_THAT(r.out, HasSubstr("0-1: allowed by rule: " + rule + "\n"));
 }
 
@@ -233,7 +248,7 @@ TEST_F(PolicyCli, AllowCreatesThePolicyFile) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(file_policy().rules.size(), 1u);
   EXPECT_THAT(fs.files[kPolicy], HasSubstr("egpu-gate(7)"));
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(runner.calls.empty());
 }
 
 TEST_F(PolicyCli, AllowByIdAndByNameWithOptions) {
@@ -254,12 +269,12 @@ TEST_F(PolicyCli, AllowReplacesTheDevicesOwnRulesAndIsIdempotent) {
   EXPECT_EQ(live_texts(),
             (std::vector<std::string>{std::string("uuid=") + kUuid, "id=0001:0002"}));
   const std::string before = fs.files[kPolicy];
-  fs.writes.clear();
+  fs.replaced.clear();
   const auto r = run({"tb", "allow", "0-1"});
   EXPECT_EQ(r.rc, 0);
   EXPECT_THAT(r.out, HasSubstr("no change needed"));
   EXPECT_EQ(fs.files[kPolicy], before);
-  EXPECT_EQ(fs.writes, std::vector<std::string>{kConf});
+  EXPECT_EQ(fs.replaced, std::vector<std::string>{kConf});
 }
 
 TEST_F(PolicyCli, AllowNoPersistChangesTheLiveRulesOnly) {
@@ -268,8 +283,8 @@ TEST_F(PolicyCli, AllowNoPersistChangesTheLiveRulesOnly) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(live_texts(),
             (std::vector<std::string>{"id=0001:0002", std::string("uuid=") + kUuid}));
-  EXPECT_TRUE(fs.writes.empty());
-  EXPECT_TRUE(runner.runs.empty());
+  EXPECT_TRUE(fs.replaced.empty());
+  EXPECT_TRUE(runner.calls.empty());
 }
 
 TEST_F(PolicyCli, AllowErrors) {
@@ -290,12 +305,13 @@ TEST_F(PolicyCli, AllowErrors) {
   r = run({"tb", "allow", "0-1"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, HasSubstr("TOML syntax"));
-  EXPECT_EQ(run_egpuctl({"tb", "allow", "0-1"}, nullptr, &fs, &runner).rc, 3);
+  EXPECT_EQ(run_egpuctl({"tb", "allow", "0-1"}, nullptr, sys.setup()).rc, 3);
 }
 
 TEST_F(PolicyCli, AllowFailureRollsBack) {
   fs.files[kPolicy] = "# mine\n";
-  fs.fail_write = kConf;
+  fs.write_errors[kConf] = ENOSPC;
+  fs.write_error_at[kConf] = 1;
   const auto r = run({"tb", "allow", "0-1"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, HasSubstr("write /etc/modprobe.d/egpu-gate.conf) failed"));
@@ -337,7 +353,7 @@ TEST_F(PolicyCli, DenyNoPersist) {
   const auto r = run({"tb", "deny", "--no-persist", "0-1"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(live_texts(), std::vector<std::string>{"id=0001:0002"});
-  EXPECT_TRUE(fs.writes.empty());
+  EXPECT_TRUE(fs.replaced.empty());
 }
 
 TEST_F(PolicyCli, DenyWithoutUuid) {

@@ -279,8 +279,7 @@ int install(Invocation& inv, const std::string& vmid, const std::string& storage
                 fmt::format("no VM {} on this node (/etc/pve/qemu-server/{}.conf)", vmid, vmid));
   const std::string self = sys.files().readlink("/proc/self/exe").value_or("/usr/sbin/egpuctl");
   const std::string path = dir + "/" + kSnippet;
-  if (int err = sys.files().replace(path, pve_hook_snippet(self), 0755))
-    throw local_error(fmt::format("write {}", path), errno_text(err));
+  sys.files().write_atomic(path, pve_hook_snippet(self), 0755, ExistingMode::kSet);
   inv.ctx.out << fmt::format("wrote {}\n", path);
   const std::string volume = fmt::format("{}:snippets/{}", storage, kSnippet);
   const RunResult r = sys.runner().run({"qm", "set", vmid, "--hookscript", volume});

@@ -234,11 +234,17 @@ TEST(RealFileTree, ReadWriteListLinkReplace) {
   EXPECT_EQ(t->link_name("/bus/x/driver"), "vfio-pci");
   EXPECT_TRUE(t->exists("/bus/x/driver"));
   EXPECT_FALSE(t->read("/bus/nothing"));
-  EXPECT_EQ(t->replace("/bus/x/hook.sh", "#!/bin/sh\n", 0755), 0);
+  t->write_atomic("/bus/x/hook.sh", "#!/bin/sh\n", 0755, ExistingMode::kSet);
   struct stat st;
   ASSERT_EQ(stat((root + "/bus/x/hook.sh").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
-  EXPECT_NE(t->replace("/nodir/hook.sh", "x", 0644), 0);
+  EXPECT_EQ(t->read_file("/bus/x/hook.sh"), "#!/bin/sh\n");
+  chmod((root + "/bus/x/hook.sh").c_str(), 0700);
+  t->write_atomic("/bus/x/hook.sh", "#!/bin/sh\n", 0755, ExistingMode::kSet);
+  ASSERT_EQ(stat((root + "/bus/x/hook.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  t->remove("/bus/x/hook.sh");
+  EXPECT_FALSE(t->exists("/bus/x/hook.sh"));
   std::filesystem::remove_all(root);
 }
 

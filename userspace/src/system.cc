@@ -26,7 +26,11 @@ class RealRunner : public CommandRunner {
   RunResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout) override {
     RunResult r;
     int pipefd[2];
-    if (argv.empty() || ::pipe2(pipefd, O_CLOEXEC) < 0) return r;
+    if (argv.empty()) return r;
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) {
+      r.output = "pipe: " + errno_text(errno);
+      return r;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
@@ -41,6 +45,7 @@ class RealRunner : public CommandRunner {
     ::close(pipefd[1]);
     if (rc != 0) {
       ::close(pipefd[0]);
+      r.output = fmt::format("cannot run {}: {}", argv[0], errno_text(rc));
       return r;
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;

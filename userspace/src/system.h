@@ -1,6 +1,7 @@
 // System: everything egpuctl reads or runs on the host besides the module's
-// Control: the sysfs tree, other files (/proc/cmdline, /etc/pve), external
-// programs (mokutil, modinfo, qm), the module's Thunderbolt side and its
+// Control: the sysfs tree, other files (/proc/cmdline, /etc/pve, the policy
+// files in /etc), external
+// programs (mokutil, modinfo, qm, update-initramfs), the module's Thunderbolt side and its
 // events.  Abstract so tests substitute fakes (fake_system.h); the real one
 // is make_real_system().
 #pragma once
@@ -16,14 +17,19 @@
 namespace egpuctl {
 
 struct RunResult {
-  int status = -1;     // exit status; -1: could not be run (not installed)
-  std::string output;  // stdout and stderr
+  // Exit status; -1: could not be run (not installed; `output` says why);
+  // 124: killed at the timeout; 128+N: killed by signal N.
+  int status = -1;
+  std::string output;  // stdout and stderr, interleaved
 };
 
+// The one interface for running programs (modinfo, mokutil, qm,
+// update-initramfs); FakeCommandRunner (fake_system.h) in tests.
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
-  // Runs argv[0] (looked up in PATH) with a bound of `timeout`.
+  // Runs argv[0] (looked up in PATH) with stdin from /dev/null and a bound
+  // of `timeout`.
   virtual RunResult run(const std::vector<std::string>& argv,
                         std::chrono::seconds timeout = std::chrono::seconds(30)) = 0;
 };

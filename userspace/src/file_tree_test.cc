@@ -1,6 +1,6 @@
-// PosixFileSystem: atomic replacement with a failure injected at every
-// system call, on a real temporary directory; SpawnRunner.
-#include "files.h"
+// The real FileTree: atomic replacement with a failure injected at every
+// system call, on a real temporary directory; the real CommandRunner.
+#include "file_tree.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "system.h"
 
 namespace egpuctl {
 namespace {
@@ -83,28 +84,28 @@ class Files : public ::testing::Test {
 };
 
 TEST_F(Files, WriteCreatesDirectoriesAndReadsBack) {
-  PosixFileSystem fs;
-  EXPECT_EQ(fs.read(path), std::nullopt);
-  fs.write_atomic(path, "one\n", 0640);
-  EXPECT_EQ(fs.read(path), "one\n");
+  auto fs = make_real_file_tree("/");
+  EXPECT_EQ(fs->read_file(path), std::nullopt);
+  fs->write_atomic(path, "one\n", 0640, ExistingMode::kKeep);
+  EXPECT_EQ(fs->read_file(path), "one\n");
   EXPECT_EQ(std::filesystem::status(path).permissions(),
             std::filesystem::perms(0640));
   // An existing file keeps its mode.
-  fs.write_atomic(path, "two\n", 0600);
+  fs->write_atomic(path, "two\n", 0600, ExistingMode::kKeep);
   EXPECT_EQ(slurp(path), "two\n");
   EXPECT_EQ(std::filesystem::status(path).permissions(), std::filesystem::perms(0640));
   EXPECT_EQ(entries(), std::vector<std::string>{"policy.toml"});
-  fs.remove(path);
-  EXPECT_EQ(fs.read(path), std::nullopt);
-  fs.remove(path);  // absent: fine
+  fs->remove(path);
+  EXPECT_EQ(fs->read_file(path), std::nullopt);
+  fs->remove(path);  // absent: fine
 }
 
 TEST_F(Files, TheSequenceIsWriteFsyncRenameDirFsync) {
   FaultySyscalls sys;
-  PosixFileSystem fs(sys);
-  fs.write_atomic(path, "x", 0644);
+  auto fs = make_real_file_tree("/", sys);
+  fs->write_atomic(path, "x", 0644, ExistingMode::kKeep);
   sys.log.clear();
-  fs.write_atomic(path, "y", 0644);
+  fs->write_atomic(path, "y", 0644, ExistingMode::kKeep);
   EXPECT_EQ(sys.log, (std::vector<std::string>{"stat", "stat", "open", "write", "fchmod",
                                                "fsync", "close", "rename", "open", "fsync",
                                                "close"}));
@@ -123,16 +124,16 @@ class FilesFault : public Files, public ::testing::WithParamInterface<Fault> {};
 
 TEST_P(FilesFault, PreviousContentsStayAndNoTemporaryIsLeft) {
   {
-    PosixFileSystem good;
-    good.write_atomic(path, "previous\n", 0644);
+    auto good = make_real_file_tree("/");
+    good->write_atomic(path, "previous\n", 0644, ExistingMode::kKeep);
   }
   FaultySyscalls sys;
   sys.fail_op = GetParam().op;
   sys.fail_at = GetParam().at;
   sys.err = ENOSPC;
-  PosixFileSystem fs(sys);
+  auto fs = make_real_file_tree("/", sys);
   try {
-    fs.write_atomic(path, "new\n", 0644);
+    fs->write_atomic(path, "new\n", 0644, ExistingMode::kKeep);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr(GetParam().message));
@@ -158,9 +159,9 @@ TEST_F(Files, MkdirFailure) {
   FaultySyscalls sys;
   sys.fail_op = "mkdir";
   sys.err = EACCES;
-  PosixFileSystem fs(sys);
+  auto fs = make_real_file_tree("/", sys);
   try {
-    fs.write_atomic(path, "x", 0644);
+    fs->write_atomic(path, "x", 0644, ExistingMode::kKeep);
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("cannot create directory"));
@@ -172,25 +173,28 @@ TEST_F(Files, ReadFailureOtherThanMissing) {
   FaultySyscalls sys;
   sys.fail_op = "open";
   sys.err = EACCES;
-  PosixFileSystem fs(sys);
+  auto fs = make_real_file_tree("/", sys);
   try {
-    fs.read(path);
+    fs->read_file(path);
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("cannot open " + path + ": Permission denied"));
   }
 }
 
-TEST(SpawnRunner, CapturesOutputAndStatus) {
-  SpawnRunner r;
-  ProgramResult ok = r.run({"sh", "-c", "echo out; echo err >&2; exit 3"});
+TEST(RealRunner, CapturesOutputAndStatus) {
+  auto r = make_real_runner();
+  RunResult ok = r->run({"sh", "-c", "echo out; echo err >&2; exit 3"});
   EXPECT_EQ(ok.status, 3);
   EXPECT_THAT(ok.output, HasSubstr("out\n"));
   EXPECT_THAT(ok.output, HasSubstr("err\n"));
-  ProgramResult missing = r.run({"/nonexistent/egpuctl-test-program"});
-  EXPECT_EQ(missing.status, 127);
-  ProgramResult killed = r.run({"sh", "-c", "kill -TERM $$"});
+  RunResult missing = r->run({"/nonexistent/egpuctl-test-program"});
+  EXPECT_EQ(missing.status, -1);
+  EXPECT_THAT(missing.output, HasSubstr("cannot run /nonexistent/egpuctl-test-program"));
+  RunResult killed = r->run({"sh", "-c", "kill -TERM $$"});
   EXPECT_EQ(killed.status, 128 + 15);
+  RunResult slow = r->run({"sleep", "5"}, std::chrono::seconds(1));
+  EXPECT_EQ(slow.status, 124);
 }
 
 }  // namespace
