@@ -8,9 +8,10 @@
 # in QEMU with tests/vm/vm.py running tests/vm/guest/foundation.sh and
 # hotplug.sh and policy.sh (egpuctl policy apply vs the module), with egpuctl
 # and the uAPI test binary in the guest; then boots
-# it again for the reset scenario (reset.sh, reset-ctl.sh, reset-busy.sh: the
-# ftrace hook with the stand-in family of tests/kmod/standin, egpuctl's gpu
-# commands) -> vm-reset-ID.tap.
+# it again for the reset scenario (reset.sh, reset-ctl.sh, reset-ctl-sysfs.sh,
+# reset-busy.sh: the ftrace hook with the stand-in family of
+# tests/kmod/standin, egpuctl's gpu commands over netlink and over sysfs)
+# -> vm-reset-ID.tap.
 #
 # Writes $EGPU_RESULTS/vm-ID.tap (+ vm-ID.console.log, vm-ID.guest.log) per
 # kernel and vm-setup.tap (egpuctl and uAPI test builds). A kernel whose fetch
@@ -174,7 +175,8 @@ for ID in "$@"; do
 	say "$ID: $(grep -c '^ok' "$TAP") ok, $(grep -c '^not ok' "$TAP") not ok ($(($(date +%s) - t0)) s) -> $TAP"
 
 	# Reset scenario: the ftrace hook and the stand-in family on a hot-plugged
-	# two-function edu device (tests/vm/guest/reset.sh, reset-ctl.sh, reset-busy.sh).
+	# two-function edu device (tests/vm/guest/reset.sh, reset-ctl.sh,
+	# reset-ctl-sysfs.sh, reset-busy.sh).
 	t0=$(date +%s)
 	RTAP=$EGPU_RESULTS/vm-reset-$ID.tap
 	STANDIN=$MODDIR/egpu_standin.ko
@@ -195,6 +197,7 @@ for ID in "$@"; do
 		--ko "$KO" --ko "$STANDIN" --ko "$MODDIR/egpu_ipmodify_blocker.ko" \
 		--bin "$VFIO_RESET" "${BIN_ARGS[@]}" --modules "$resetmods" \
 		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-ctl.sh" \
+		--script "$HERE/guest/reset-ctl-sysfs.sh" \
 		--script "$HERE/guest/reset-busy.sh" \
 		--name "$ID" "${vmopts[@]}" \
 		--tap "$RTAP" --console "$EGPU_RESULTS/vm-reset-$ID.console.log" \

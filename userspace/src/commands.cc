@@ -8,8 +8,11 @@
 #include "egpu_gate.h"
 #include "error.h"
 #include "gpu_report.h"
+#include "gpu_sysfs.h"
 #include "policy_commands.h"
 #include "status_report.h"
+#include "sysfs_devices.h"
+#include "system.h"
 #include "doctor.h"
 #include "pve_hook.h"
 #include "tb_commands.h"
@@ -49,7 +52,9 @@ const Command& root_command() {
                             "List the GPUs egpu_gate handles (claimed for its device-specific\n"
                             "reset): PCI address, VENDOR:DEVICE, reset family, whether their\n"
                             "reset_method was set, and the statistics of their resets (count,\n"
-                            "failures, result, duration and method of the last one).\n"},
+                            "failures, result, duration and method of the last one).  Without\n"
+                            "the module, lists from sysfs the display functions and the other\n"
+                            "functions of their slots: driver, IOMMU group, reset_method.\n"},
                        {.name = "reset",
                         .summary = "reset a handled GPU now",
                         .run = cmd_gpu_reset,
@@ -58,6 +63,15 @@ const Command& root_command() {
                             "with its family's device-specific reset, like a write to its sysfs\n"
                             "\"reset\".  Refused while the GPU is bound to vfio-pci and in use\n"
                             "(a running VM); --force resets it anyway.\n"},
+                       {.name = "reset-method",
+                        .summary = "show or set a GPU's reset_method (sysfs)",
+                        .run = cmd_gpu_reset_method,
+                        .description =
+                            "Show the reset_method of the PCI function BDF, or set it to\n"
+                            "METHOD... in that order (e.g. 'device_specific bus'; 'default'\n"
+                            "restores the kernel's order).  Through sysfs: works without the\n"
+                            "module; device_specific is accepted only for a GPU egpu_gate\n"
+                            "handles (see 'egpuctl gpu list').\n"},
                        {.name = "ids",
                         .summary = "add or remove run-time GPU IDs",
                         .run = nullptr,
@@ -234,7 +248,23 @@ int cmd_gpu_list(Invocation& inv) {
   ArgParser p(inv);
   p.add_json();
   if (!p.parse()) return 0;
-  const std::vector<Gpu> gpus = inv.ctx.control().gpus();
+  std::vector<Gpu> gpus;
+  try {
+    gpus = inv.ctx.control().gpus();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kNotLoaded) throw;
+    FileTree& sysfs = inv.ctx.system().sysfs();
+    inv.ctx.err << fmt::format(
+        "egpuctl: module egpu_gate is not loaded: using sysfs ({}): GPUs by PCI class, no reset "
+        "families or statistics\n",
+        sysfs.root());
+    const std::vector<PciFunction> found = sysfs_gpus(SysfsPci(sysfs));
+    if (p.json())
+      print_json(inv.ctx.out, sysfs_gpus_json(found));
+    else
+      print_sysfs_gpus_text(inv.ctx.out, found);
+    return 0;
+  }
   if (p.json())
     print_json(inv.ctx.out, gpus_json(gpus));
   else
@@ -255,6 +285,38 @@ int cmd_gpu_reset(Invocation& inv) {
   const std::string bdf = parse_bdf(inv.path, p.positional().front());
   inv.ctx.control().resetGpu(bdf, force);
   inv.ctx.out << fmt::format("{}: reset\n", bdf);
+  return 0;
+}
+
+int cmd_gpu_reset_method(Invocation& inv) {
+  ArgParser p(inv);
+  p.add_json();
+  p.add_positional("BDF [METHOD...]", -1);
+  if (!p.parse()) return 0;
+  if (p.positional().empty())
+    throw usage_error(fmt::format(
+        "{}: give the GPU's PCI address and, to set it, the methods, e.g. '{} 0000:01:00.0 "
+        "device_specific bus'",
+        inv.path, inv.path));
+  const std::string bdf = parse_bdf(inv.path, p.positional().front());
+  const std::vector<std::string> methods(p.positional().begin() + 1, p.positional().end());
+  SysfsPci pci(inv.ctx.system().sysfs());
+  if (!methods.empty()) write_reset_method(pci, bdf, methods);
+  const std::optional<PciFunction> f = pci.function(bdf);
+  if (!f) throw Error(ExitCode::kFailure, fmt::format("no PCI device {} (see lspci -D)", bdf));
+  const std::vector<std::string> now = reset_methods(*f);
+  if (p.json()) {
+    Json j;
+    j["bdf"] = bdf;
+    j["transport"] = "sysfs";
+    j["reset_method"] = f->resetMethod ? Json(now) : Json(nullptr);
+    print_json(inv.ctx.out, j);
+    return 0;
+  }
+  std::string words;
+  for (const std::string& m : now) words += (words.empty() ? "" : " ") + m;
+  inv.ctx.out << fmt::format("{}: reset_method{}: {}\n", bdf, methods.empty() ? "" : " set",
+                             words.empty() ? "- (no reset method)" : words);
   return 0;
 }
 

@@ -17,6 +17,7 @@ int cmd_version(Invocation& inv);
 int cmd_help(Invocation& inv);
 int cmd_gpu_list(Invocation& inv);
 int cmd_gpu_reset(Invocation& inv);
+int cmd_gpu_reset_method(Invocation& inv);
 int cmd_gpu_ids_add(Invocation& inv);
 int cmd_gpu_ids_del(Invocation& inv);
 

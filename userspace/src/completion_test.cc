@@ -48,7 +48,8 @@ TEST_F(Completion, Subcommands) {
   EXPECT_THAT(complete("egpuctl ''"), ::testing::HasSubstr("doctor pve-hook"));
   EXPECT_EQ(complete("egpuctl sh"), "shutdown-plan");
   EXPECT_THAT(complete("egpuctl tb ''"), ::testing::HasSubstr("list authorize deauthorize"));
-  EXPECT_EQ(complete("egpuctl --json gpu re"), "reset");
+  EXPECT_EQ(complete("egpuctl --json gpu re"), "reset reset-method");
+  EXPECT_EQ(complete("egpuctl --json gpu i"), "ids");
   EXPECT_EQ(complete("egpuctl nothing ''"), "");
 }
 
@@ -63,6 +64,9 @@ TEST_F(Completion, ThunderboltNamesAndBdfsFromSysfs) {
   EXPECT_EQ(complete("egpuctl --sysfs-root=" + root_ + " tb deauthorize 1"), "1-301");
   EXPECT_EQ(complete("egpuctl --sysfs-root " + root_ + " gpu reset 0000:30"),
             "0000:30:00.0 0000:30:00.1");
+  EXPECT_EQ(complete("egpuctl --sysfs-root " + root_ + " gpu reset-method 0000:30"),
+            "0000:30:00.0 0000:30:00.1");
+  EXPECT_EQ(complete("egpuctl gpu reset-method 0000:30:00.0 device_specific b"), "bus");
 }
 
 TEST_F(Completion, PveHookPhases) {

@@ -111,6 +111,7 @@ Json gpus_json(const std::vector<Gpu>& gpus) {
     list.push_back(j);
   }
   Json j;
+  j["transport"] = "netlink";
   j["gpus"] = list;
   return j;
 }

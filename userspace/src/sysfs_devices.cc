@@ -238,6 +238,17 @@ void SysfsPci::set_device_specific_first(const PciFunction& f) {
         "and check 'egpuctl gpu list'");
 }
 
+void SysfsPci::set_reset_method(const PciFunction& f, const std::string& value,
+                                const std::string& hint) {
+  const std::string path = fmt::format("{}/{}/reset_method", kPciDevices, f.bdf);
+  if (!fs_.exists(path))
+    throw Error(ExitCode::kFailure,
+                fmt::format("{} has no reset_method in sysfs: the kernel has no reset for it "
+                            "(or is older than 5.15)",
+                            f.bdf));
+  write(path, value, hint);
+}
+
 void SysfsPci::bind_vfio(const PciFunction& f) {
   if (f.driver == "vfio-pci") return;
   if (!fs_.exists("/bus/pci/drivers/vfio-pci"))

@@ -59,6 +59,9 @@ class SysfsPci {
   size_t iommu_group_count() const;
   // Puts "device_specific" first in reset_method (keeping the others).
   void set_device_specific_first(const PciFunction& f);
+  // Writes `value` ("bus", "flr pm", "default") to reset_method; `hint`
+  // follows the kernel's refusal.  Throws Error (no reset_method: failure).
+  void set_reset_method(const PciFunction& f, const std::string& value, const std::string& hint);
   // Binds `f` to vfio-pci (driver_override, unbind, drivers_probe).
   void bind_vfio(const PciFunction& f);
 

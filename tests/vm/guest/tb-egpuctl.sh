@@ -1,4 +1,5 @@
 #!/bin/sh
+# check-tb: stock-only
 # egpuctl's Thunderbolt commands on tbsim (the simulated domain, preset egpu:
 # 0-1 "Blackmagic Design eGPU Pro", unauthorized, with the stand-in GPU
 # hot-plugged by the relay when its tunnel opens).
