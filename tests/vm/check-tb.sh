@@ -21,6 +21,8 @@
 #                         doctor over sysfs and the module
 #   tb-pve.sh             egpuctl pve-hook on a Proxmox tree in the guest
 #                         (stock-only)
+#   tb-egpuctl-rules.sh   egpuctl tb rules/allow/deny against the module
+#                         (every option), persistence, --no-persist
 # A script with the header line "# check-tb: stock-only" tests egpuctl
 # (userspace) rather than kernel paths and is not run on the debug kernel
 # (kunit): its TAP there is one SKIP line (saves minutes of TCG per script).

@@ -176,7 +176,9 @@ for ID in "$@"; do
 
 	# Reset scenario: the ftrace hook and the stand-in family on a hot-plugged
 	# two-function edu device (tests/vm/guest/reset.sh, reset-ctl.sh,
-	# reset-ctl-sysfs.sh, reset-busy.sh).
+	# reset-ctl-sysfs.sh, reset-busy.sh); a virtio-gpu (a display function with
+	# FLR, not hot-pluggable) on a fifth root port for the sysfs side of
+	# egpuctl's gpu commands.
 	t0=$(date +%s)
 	RTAP=$EGPU_RESULTS/vm-reset-$ID.tap
 	STANDIN=$MODDIR/egpu_standin.ko
@@ -199,6 +201,8 @@ for ID in "$@"; do
 		--script "$HERE/guest/reset.sh" --script "$HERE/guest/reset-ctl.sh" \
 		--script "$HERE/guest/reset-ctl-sysfs.sh" \
 		--script "$HERE/guest/reset-busy.sh" \
+		--qemu-arg=-device --qemu-arg=pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5,addr=0x8 \
+		--qemu-arg=-device --qemu-arg=virtio-gpu-pci,bus=rp5 \
 		--name "$ID" "${vmopts[@]}" \
 		--tap "$RTAP" --console "$EGPU_RESULTS/vm-reset-$ID.console.log" \
 		--guest-log "$EGPU_RESULTS/vm-reset-$ID.guest.log" ${VM_ARGS:-}

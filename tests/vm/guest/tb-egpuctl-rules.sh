@@ -248,6 +248,11 @@ else
 	vm_fail "tb list --tree shows the GPU functions below 0-1" "$(egpuctl tb list --tree 2>&1)"
 fi
 
+ctl doctor
+ok_if "doctor with the module: exit 0..2, sees egpu_gate loaded" \
+	eval '[ $rc -le 2 ] && has "$out" "egpu_gate .* loaded \\(API"'
+vm_diag "$out"
+
 # --- no module --------------------------------------------------------------------------
 fresh
 vm_wait $WAIT no_gpu
@@ -265,6 +270,11 @@ ctl tb deny 0-1 --root $ROOT --no-initramfs
 ok_if "tb deny without the module: exit 3" is "$rc" 3
 ctl tb rules
 ok_if "tb rules without the module: exit 3" is "$rc" 3
+ctl policy check $POLICY
+ok_if "policy check without the module: exit 0" is "$rc" 0
+ctl policy apply --no-initramfs --root /tmp/apply-nomod $POLICY
+ok_if "policy apply without the module: exit 0, files written, says nothing is live" \
+	eval '[ $rc -eq 0 ] && has "$out" "egpu_gate is not loaded: nothing applied live" && cmp -s $POLICY /tmp/apply-nomod/etc/egpu-gate/policy.toml && [ -s /tmp/apply-nomod/etc/modprobe.d/egpu-gate.conf ]'
 mv /tmp/egpu_gate.ko.hidden $KO
 
 sim reset
