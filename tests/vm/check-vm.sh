@@ -154,12 +154,20 @@ for ID in "$@"; do
 
 	# The debug test kernel (ID kunit: KASAN, lockdep, kmemleak) runs several
 	# times slower under TCG, and has what the tests need built in (no pci-stub).
+	# Guest scripts read their waits from /etc/vm-test.conf (WAIT, seconds):
+	# a hot-plug that takes 2 s on a stock kernel can take more than 10 s on
+	# the debug kernel under load.
 	vmopts=(--timeout "$EGPU_VM_TIMEOUT")
 	resetmods="vfio_pci vfio_iommu_type1 pci_stub"
+	mkdir -p "$EGPU_BUILD/vm/$ID"
+	vmconf=$EGPU_BUILD/vm/$ID/vm-test.conf
+	: >"$vmconf"
 	if [ "$ID" = kunit ]; then
 		vmopts=(--timeout "$((EGPU_VM_TIMEOUT * 5))" --mem 2048)
 		resetmods="vfio_pci vfio_iommu_type1"
+		echo "WAIT=60" >"$vmconf"
 	fi
+	vmopts+=(--file "$vmconf:/etc/vm-test.conf")
 
 	say "$ID: booting $(cat "$KDIR/release" 2>/dev/null)"
 	# shellcheck disable=SC2086

@@ -8,6 +8,8 @@
 . /usr/lib/vm/lib.sh
 
 WAIT=10
+# shellcheck disable=SC1091
+[ -r /etc/vm-test.conf ] && . /etc/vm-test.conf
 RP1=/sys/devices/pci0000:00/0000:00:02.0	# rp1 is addr 2.0 (vm.py)
 
 present() { vm_pci_find 1234 11e8 >/dev/null; }
