@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_system.h"
+#include "pci_topology.h"
 
 namespace egpuctl {
 namespace {
@@ -109,6 +110,16 @@ TEST_F(DoctorTest, UsbEnclosureWithThunderboltIsFine) {
   EXPECT_EQ(c["tb.cable 3-3"]["level"], "OK");
 }
 
+// An I226 NIC `ifname` at `bdf`, alone below root port `port`.
+void nic_below(HostFixture& f, const std::string& port, const std::string& bdf,
+               const std::string& ifname) {
+  unsigned domain = 0, bus = 0;
+  ASSERT_TRUE(parse_bdf(bdf, domain, bus));
+  f.pci(port, 0x8086, 0x7e38, 0x060400, "pcieport", "").bridge(port, bus);
+  f.pci(bdf, 0x8086, 0x125b, 0x020000, "igc", "").under(bdf, port);
+  f.net(ifname, bdf, "88:ae:dd:72:13:25");
+}
+
 TEST_F(DoctorTest, NicAfterTheThunderboltPortNamesPortAndBus) {
   // The runbook's NUC without the module: the TB4 root ports are found as
   // hot-plug ports beside the NHIs, the NIC's bus 0x56 comes after both.
@@ -140,10 +151,7 @@ TEST_F(DoctorTest, NicPortFromTheModulesDeviceFunctions) {
 TEST_F(DoctorTest, NicBeforeTheThunderboltPortIsSafe) {
   HostFixture f(sys);
   f.runbook_host(false);
-  f.pci("0000:00:1b.0", 0x8086, 0x7e40, 0x060400, "pcieport", "13").bridge("0000:00:1b.0", 1);
-  f.pci("0000:01:00.0", 0x8086, 0x125b, 0x020000, "igc", "16").under("0000:01:00.0",
-                                                                     "0000:00:1b.0");
-  f.net("enp1s0", "0000:01:00.0", "88:ae:dd:72:13:26");
+  nic_below(f, "0000:00:1b.0", "0000:01:00.0", "enp1s0");
   auto c = checks();
   EXPECT_EQ(c["net.name enp1s0"]["level"], "OK");
   EXPECT_EQ(c["net.name enp1s0"]["evidence"],
@@ -186,10 +194,7 @@ TEST_F(DoctorTest, OnboardNicNameIsNotBusNamed) {
 TEST_F(DoctorTest, NicWithoutThunderboltIsSafe) {
   HostFixture f(sys);
   f.cmdline("quiet intel_iommu=on").acpi_table("DMAR");
-  f.pci("0000:00:1c.0", 0x8086, 0x7e38, 0x060400, "pcieport", "1").bridge("0000:00:1c.0", 0x56);
-  f.pci("0000:56:00.0", 0x8086, 0x125b, 0x020000, "igc", "2").under("0000:56:00.0",
-                                                                    "0000:00:1c.0");
-  f.net("enp86s0", "0000:56:00.0", "88:ae:dd:72:13:25");
+  nic_below(f, "0000:00:1c.0", "0000:56:00.0", "enp86s0");
   auto c = checks();
   EXPECT_EQ(c["net.name enp86s0"]["level"], "OK");
   EXPECT_EQ(c["net.name enp86s0"]["evidence"],

@@ -9,46 +9,15 @@
 #include <functional>
 #include <memory>
 
+#include "attr_builder.h"
 #include "error.h"
 
 namespace egpuctl {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Builds an attribute stream with libnl, as the kernel would send it.
-class Attrs {
- public:
-  Attrs() : msg_(nlmsg_alloc(), nlmsg_free) {}
-  Attrs& str(int type, const char* s) { return check(nla_put_string(msg_.get(), type, s)); }
-  Attrs& u8(int type, uint8_t v) { return check(nla_put_u8(msg_.get(), type, v)); }
-  Attrs& u16(int type, uint16_t v) { return check(nla_put_u16(msg_.get(), type, v)); }
-  Attrs& u32(int type, uint32_t v) { return check(nla_put_u32(msg_.get(), type, v)); }
-  Attrs& u64(int type, uint64_t v) {
-    // The kernel pads 64-bit attributes with EGPU_A_PAD to align them.
-    return check(nla_put_u64(msg_.get(), type, v));
-  }
-  Attrs& raw(int type, const void* data, int len) { return check(nla_put(msg_.get(), type, len, data)); }
-  Attrs& nest(int type, const std::function<void(Attrs&)>& body) {
-    nlattr* n = nla_nest_start(msg_.get(), type);
-    EXPECT_NE(n, nullptr);
-    body(*this);
-    nla_nest_end(msg_.get(), n);
-    return *this;
-  }
-  Bytes bytes() const {
-    nlmsghdr* h = nlmsg_hdr(msg_.get());
-    auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
-    return Bytes(d, d + nlmsg_datalen(h));
-  }
-
- private:
-  Attrs& check(int rc) {
-    EXPECT_EQ(rc, 0);
-    return *this;
-  }
-  std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg_;
-};
+using testing::Attrs;
+using testing::error_of;
 
 Attrs full_reply() {
   Attrs a;
@@ -67,14 +36,7 @@ Attrs full_reply() {
 }
 
 std::string decode_error(const Bytes& b) {
-  try {
-    decode_status(b);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 1);
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
+  return error_of([&] { decode_status(b); });
 }
 
 TEST(DecodeStatus, FullReply) {

@@ -14,28 +14,8 @@ namespace {
 constexpr const char kNone[] = "-";
 
 template <typename T>
-Json or_null(const std::optional<T>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
-template <typename T>
 std::string or_dash(const std::optional<T>& v) {
   return v ? fmt::format("{}", *v) : kNone;
-}
-
-// Columns aligned to the widest cell; the last column is not padded.
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i)
-      line += i + 1 < r.size() ? fmt::format("{:<{}}  ", r[i], width[i]) : r[i];
-    out << line << "\n";
-  }
 }
 
 }  // namespace
@@ -81,7 +61,7 @@ void print_gpus_text(std::ostream& out, const std::vector<Gpu>& gpus) {
         reset && st.lastMethod ? reset_method_name(*st.lastMethod) : kNone,
     });
   }
-  print_table(out, rows);
+  print_columns(out, rows);
 }
 
 Json gpus_json(const std::vector<Gpu>& gpus) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -14,6 +15,17 @@
 namespace egpuctl {
 
 using Json = nlohmann::ordered_json;
+
+// The value, or JSON null when it is absent (not reported).
+template <typename T>
+Json or_null(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
+
+// Rows as columns aligned to the widest cell (two spaces apart); the last
+// column is not padded, no line ends in spaces.  The first row is the
+// heading.  Used by every table (gpu list, tb list, shutdown-plan).
+void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
 
 // Names of the EGPU_FEATURE_* bits in `bits`, lowest bit first; bits this
 // egpuctl does not know are appended as one hex number ("0x18").

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "attr_builder.h"
 #include "error.h"
 #include "mock_transport.h"
 #include "netlink_devices.h"
@@ -23,42 +24,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Return;
 using ::testing::StrEq;
+using testing::Attrs;
+using testing::error_of;
 using testing::MockTransport;
-
-// Builds an attribute stream with libnl, as the kernel would send it.
-class Attrs {
- public:
-  Attrs() : msg_(nlmsg_alloc(), nlmsg_free) {}
-  Attrs& str(int type, const char* s) { return check(nla_put_string(msg_.get(), type, s)); }
-  Attrs& u8(int type, uint8_t v) { return check(nla_put_u8(msg_.get(), type, v)); }
-  Attrs& u16(int type, uint16_t v) { return check(nla_put_u16(msg_.get(), type, v)); }
-  Attrs& u32(int type, uint32_t v) { return check(nla_put_u32(msg_.get(), type, v)); }
-  Attrs& u64(int type, uint64_t v) { return check(nla_put_u64(msg_.get(), type, v)); }
-  Attrs& flag(int type) { return check(nla_put_flag(msg_.get(), type)); }
-  Attrs& raw(int type, const void* data, int len) {
-    return check(nla_put(msg_.get(), type, len, data));
-  }
-  Attrs& nest(int type, const std::function<void(Attrs&)>& body) {
-    nlattr* n = nla_nest_start(msg_.get(), type);
-    EXPECT_NE(n, nullptr);
-    body(*this);
-    nla_nest_end(msg_.get(), n);
-    n->nla_type |= NLA_F_NESTED;
-    return *this;
-  }
-  Bytes bytes() const {
-    nlmsghdr* h = nlmsg_hdr(msg_.get());
-    auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
-    return Bytes(d, d + nlmsg_datalen(h));
-  }
-
- private:
-  Attrs& check(int rc) {
-    EXPECT_EQ(rc, 0);
-    return *this;
-  }
-  std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg_;
-};
 
 Bytes egpu_tb_reply() {
   return Attrs()
@@ -85,17 +53,6 @@ Bytes egpu_tb_reply() {
                   .u32(99, 1);  // unknown: ignored
             })
       .bytes();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 1);
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
 }
 
 TEST(DecodeTb, FullDevice) {

@@ -14,11 +14,6 @@ namespace {
 
 constexpr const char kNone[] = "-";
 
-template <typename T>
-Json or_null(const std::optional<T>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
 std::string yes_no(const std::optional<bool>& v) { return v ? (*v ? "yes" : "no") : kNone; }
 
 std::string tb_id(const TbDevice& d) {
@@ -31,21 +26,6 @@ std::string decision_text(const TbDevice& d) {
 }
 
 }  // namespace
-
-void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i)
-      line += i + 1 < r.size() ? fmt::format("{:<{}}  ", r[i], width[i]) : r[i];
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
-}
 
 std::string tb_display_name(const TbDevice& d) {
   std::string s = d.vendorName.value_or("");

@@ -11,9 +11,6 @@
 
 namespace egpuctl {
 
-// Columns aligned to the widest cell; the last column is not padded.
-void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
-
 // `with_policy`: the module's columns (rule, decision, reason).
 void print_tb_table(std::ostream& out, const std::vector<TbDevice>& devices, bool with_policy);
 void print_tb_tree(std::ostream& out, const std::vector<TbDevice>& devices, bool with_policy);

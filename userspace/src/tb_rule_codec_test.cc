@@ -10,50 +10,15 @@
 #include <functional>
 #include <memory>
 
+#include "attr_builder.h"
 #include "error.h"
 
 namespace egpuctl {
 namespace {
 
 using ::testing::HasSubstr;
-
-class Attrs {
- public:
-  Attrs() : msg_(nlmsg_alloc(), nlmsg_free) {}
-  Attrs& str(int type, const char* s) { return ok(nla_put_string(msg_.get(), type, s)); }
-  Attrs& u8(int type, uint8_t v) { return ok(nla_put_u8(msg_.get(), type, v)); }
-  Attrs& u16(int type, uint16_t v) { return ok(nla_put_u16(msg_.get(), type, v)); }
-  Attrs& u32(int type, uint32_t v) { return ok(nla_put_u32(msg_.get(), type, v)); }
-  Attrs& u64(int type, uint64_t v) { return ok(nla_put_u64(msg_.get(), type, v)); }
-  Attrs& nest(int type, const std::function<void(Attrs&)>& body) {
-    nlattr* n = nla_nest_start(msg_.get(), type);
-    body(*this);
-    nla_nest_end(msg_.get(), n);
-    return *this;
-  }
-  Bytes bytes() const {
-    nlmsghdr* h = nlmsg_hdr(msg_.get());
-    auto* d = static_cast<const uint8_t*>(nlmsg_data(h));
-    return Bytes(d, d + nlmsg_datalen(h));
-  }
-
- private:
-  Attrs& ok(int rc) {
-    EXPECT_EQ(rc, 0);
-    return *this;
-  }
-  std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg_;
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 1);
-    return e.what();
-  }
-  return "no error";
-}
+using testing::Attrs;
+using testing::error_of;
 
 TEST(DecodeTbRule, DumpMessage) {
   Attrs a;
