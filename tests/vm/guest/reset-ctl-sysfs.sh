@@ -16,6 +16,8 @@
 . /usr/lib/vm/lib.sh
 
 WAIT=10
+# shellcheck disable=SC1091
+[ -r /etc/vm-test.conf ] && . /etc/vm-test.conf
 KO=/lib/modules/extra
 STANDIN=$KO/egpu_standin.ko
 [ -e "$STANDIN" ] || STANDIN=/opt/egpu/egpu_standin.ko
