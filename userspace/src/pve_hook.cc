@@ -90,6 +90,7 @@ struct Hook {
     bool pending = false;              // an authorized device (its PCIe may still come)
     std::vector<std::string> refused;  // "0-1 (Blackmagic Design eGPU Pro)"
     std::vector<std::string> names;    // "0-1"
+    bool noModule = false;             // over sysfs: no rules at all
   };
   TbState authorize_waiting() {
     DeviceControl& dc = inv.ctx.devices();
@@ -101,8 +102,10 @@ struct Hook {
         continue;
       }
       if (dc.transport() != "netlink" || !d.ruleId) {
-        say(fmt::format("Thunderbolt device {} ({}) is not authorized and no rule allows it",
-                        d.name, tb_display_name(d)));
+        st.noModule = dc.transport() != "netlink";
+        say(fmt::format("Thunderbolt device {} ({}) is not authorized and no rule allows it{}",
+                        d.name, tb_display_name(d),
+                        st.noModule ? " (egpu_gate is not loaded)" : ""));
         st.refused.push_back(fmt::format("{} ({})", d.name, tb_display_name(d)));
         st.names.push_back(d.name);
         continue;
@@ -177,10 +180,13 @@ struct Hook {
       }
       if (!missing.empty() && !tb.refused.empty())
         abort(fmt::format(
-            "{} not present: Thunderbolt device {} is not authorized and no rule of egpu_gate "
-            "allows it: allow it with 'egpuctl tb allow {}' (or once: 'egpuctl tb authorize "
-            "{}'); 'egpuctl tb list' shows the reason",
-            joined(missing), joined(tb.refused), tb.names.front(), tb.names.front()));
+            "{} not present: Thunderbolt device {} is not authorized and {}: {}allow it with "
+            "'egpuctl tb allow {}' (or once: 'egpuctl tb authorize {}'); 'egpuctl tb list' "
+            "shows the reason",
+            joined(missing), joined(tb.refused),
+            tb.noModule ? "egpu_gate is not loaded" : "no rule of egpu_gate allows it",
+            tb.noModule ? "load it ('modprobe egpu_gate') and " : "", tb.names.front(),
+            tb.names.front()));
       if (!missing.empty())
         abort(fmt::format(
             "{} not present{}: connect the eGPU with a Thunderbolt cable and authorize it "

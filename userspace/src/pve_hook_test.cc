@@ -83,12 +83,25 @@ TEST_F(PveHookTest, PreStartAbortsWhenTheGpuIsMissing) {
   const auto r = run({"pve-hook", "100", "pre-start"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.out, HasSubstr("1-1 (Blackmagic Design eGPU Pro) is not authorized and no rule "
-                               "allows it"));
+                               "allows it (egpu_gate is not loaded)"));
   EXPECT_THAT(r.err, HasSubstr("egpuctl: VM 100 must not start: 0000:30:00.0, 0000:30:00.1 not "
                                "present: Thunderbolt device 1-1 (Blackmagic Design eGPU Pro) is "
-                               "not authorized and no rule of egpu_gate allows it: allow it with "
-                               "'egpuctl tb allow 1-1'"));
+                               "not authorized and egpu_gate is not loaded: load it ('modprobe "
+                               "egpu_gate') and allow it with 'egpuctl tb allow 1-1'"));
   EXPECT_TRUE(sys.sysfs.writes.empty());
+}
+
+TEST_F(PveHookTest, PreStartAbortsWhenNoRuleAllowsTheDevice) {
+  HostFixture(sys).runbook_host(false);
+  with_module(false);
+  for (TbDevice& d : sys.devices.devices) d.ruleId.reset();
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(sys.devices.authorized, ::testing::IsEmpty());
+  EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: 0000:30:00.0, 0000:30:00.1 not present: "
+                               "Thunderbolt device 1-1 (Blackmagic Design eGPU Pro) is not "
+                               "authorized and no rule of egpu_gate allows it: allow it with "
+                               "'egpuctl tb allow 1-1' (or once: 'egpuctl tb authorize 1-1')"));
 }
 
 TEST_F(PveHookTest, PreStartAbortsWithoutAWorkingReset) {
