@@ -21,7 +21,11 @@
 #     resets=N as the module counts them
 #  6  mapping=NAME: resolved for this node (also with the eGPU
 #     de-authorized first: the hook authorizes it again); a mapping not
-#     in pci.cfg and one without this node abort with the reason
+#     in pci.cfg and one without this node abort with the reason; doctor
+#     reports those two (pve.hostpci)
+#  7  without the module (sysfs transport): the abort says to load it;
+#     after tb authorize through sysfs, ready (vfio-pci; reset_method left:
+#     not an AMD GPU)
 #
 # Needs (tests/vm/check-tb.sh): egpu_gate.ko, tbsim.ko, egpu_standin.ko,
 # egpuctl, vfio_pci (pci_stub optional), tbsim-lib.sh, pci-testdev.
@@ -55,6 +59,7 @@ hook() {
 }
 gpu_count() { vm_pci_find 1234 11e8 2>/dev/null | wc -l; }
 gpu_none() { [ "$(gpu_count)" -eq 0 ]; }
+gpu_two() { [ "$(gpu_count)" -eq 2 ]; }
 drv() { basename "$(readlink "$DEV/$1/driver" 2>/dev/null)" 2>/dev/null; }
 auth() { cat "$TB/$1/authorized" 2>/dev/null; }
 auth_is() { [ "$(auth "$1")" = "$2" ]; }
@@ -284,9 +289,34 @@ else
 fi
 vm_diag "$(echo "$dtext" | grep -A1 -E 'pve\.')"
 
-deauth || vm_diag "final de-authorization: authorized $(auth 0-1), $(gpu_count) functions"
-tbsim_relay_stop
+# --- 7. without the module (sysfs) ---------------------------------------------------------
+deauth || vm_diag "de-authorization: authorized $(auth 0-1), $(gpu_count) functions"
 rmmod egpu_standin 2>/dev/null
-rmmod egpu_gate 2>/dev/null
+# hidden from modprobe: egpuctl's family lookup would load it on demand
+mv $KO/egpu_gate.ko /tmp/egpu_gate.ko.hidden
+if rmmod egpu_gate && [ ! -d /sys/module/egpu_gate ]; then
+	hook 100 pre-start
+	if [ $rc -eq 1 ] && has "$err" "0-1 (Blackmagic Design eGPU Pro) is not authorized and egpu_gate is not loaded: load it ('modprobe egpu_gate')"; then
+		vm_pass "pre-start without the module: exit 1, says to load egpu_gate"
+	else
+		vm_fail "pre-start without the module: exit 1, says to load egpu_gate" "exit $rc" "$out" "$err"
+	fi
+	ctl tb authorize 0-1
+	vm_wait "$WAIT" gpu_two || vm_diag "GPU after tb authorize through sysfs: $(gpu_count) functions"
+	hook 100 pre-start
+	if [ $rc -eq 0 ] && has "$out" "$F0, $F1 ready" && [ "$(drv $F0)" = vfio-pci ] && [ "$(drv $F1)" = vfio-pci ] &&
+		! has "$out" "reset_method"; then
+		vm_pass "pre-start without the module, 0-1 authorized: vfio-pci, reset_method left (not AMD)"
+	else
+		vm_fail "pre-start without the module, 0-1 authorized" "exit $rc" "$out" "$err"
+	fi
+	vm_diag "$out"
+	ctl tb deauthorize 0-1
+else
+	vm_fail "rmmod egpu_gate" "$(lsmod)"
+fi
+mv /tmp/egpu_gate.ko.hidden $KO/egpu_gate.ko
+vm_wait "$WAIT" gpu_none || vm_diag "at the end: $(gpu_count) GPU functions"
+tbsim_relay_stop
 rmmod tbsim 2>/dev/null
 exit 0
