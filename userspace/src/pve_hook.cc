@@ -83,6 +83,25 @@ struct Hook {
     return out;
   }
 
+  // Slots passed whole whose function 0 is multifunction (header type bit
+  // 7, config offset 0x0e) but still alone: a hot-plug adds the functions
+  // one by one, the others are on their way.
+  std::vector<std::string> incomplete(const PveVmConfig& vm) {
+    std::vector<std::string> out;
+    const FileTree& fs = inv.ctx.system().sysfs();
+    for (const PveHostPci& h : vm.hostpci)
+      for (const std::string& id : h.ids) {
+        if (id.find('.') != std::string::npos) continue;
+        const auto n = std::count_if(h.bdfs.begin(), h.bdfs.end(),
+                                     [&](const std::string& b) { return b.starts_with(id + "."); });
+        if (n != 1) continue;
+        const auto cfg = fs.read(fmt::format("/bus/pci/devices/{}.0/config", id));
+        if (cfg && cfg->size() > 0x0e && (static_cast<unsigned char>((*cfg)[0x0e]) & 0x80))
+          out.push_back(id);
+      }
+    return out;
+  }
+
   // The Thunderbolt side of absent GPUs: authorizes the devices a rule of
   // the module allows; names those nothing allows.
   struct TbState {
@@ -152,6 +171,7 @@ struct Hook {
   }
 
   int pre_start(double wait_s) {
+    const auto started = std::chrono::steady_clock::now();
     PveVmConfig vm = config();
     for (const PveHostPci& h : vm.hostpci)
       if (!h.error.empty()) abort(h.error);
@@ -160,23 +180,19 @@ struct Hook {
       return 0;
     }
     // 1. Present (an eGPU appears once its Thunderbolt device is authorized).
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
     std::vector<std::string> missing = absent(vm);
+    bool waited = false;
     if (!missing.empty()) {
       say(fmt::format("{} not present", joined(missing)));
       const TbState tb = authorize_waiting();
       if (tb.pending) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const auto deadline =
-            t0 + std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
         // Bounded poll: the functions appear when the PCIe tunnel is up
         // and the hot-plug is enumerated.
-        while (!(missing = absent(vm = config())).empty() &&
-               std::chrono::steady_clock::now() < deadline)
+        waited = true;
+        while (!(missing = absent(vm = config())).empty() && Clock::now() < deadline)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (missing.empty())
-          say(fmt::format("{} present after {:.1f} s", joined(passed(vm)),
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-                              .count()));
       }
       if (!missing.empty() && !tb.refused.empty())
         abort(fmt::format(
@@ -195,6 +211,26 @@ struct Hook {
             joined(missing),
             tb.pending ? fmt::format(" {:g} s after its Thunderbolt device was authorized", wait_s)
                        : ""));
+    }
+    // The other functions of a slot that just appeared: until function 0
+    // is no longer alone, then until the set holds still for 300 ms.
+    if (!incomplete(vm).empty()) waited = true;
+    if (waited) {
+      std::vector<std::string> last = passed(vm);
+      int still = 0;
+      while (Clock::now() < deadline && (!incomplete(vm).empty() || still < 3)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        vm = config();
+        const std::vector<std::string> now = passed(vm);
+        still = now == last ? still + 1 : 0;
+        last = now;
+      }
+      if (const auto alone = incomplete(vm); !alone.empty())
+        say(fmt::format("{}: function 0 is multifunction but alone after {:g} s: passing it "
+                        "as it is",
+                        joined(alone), wait_s));
+      say(fmt::format("{} present after {:.1f} s", joined(passed(vm)),
+                      std::chrono::duration<double>(Clock::now() - started).count()));
     }
     SysfsPci pci(inv.ctx.system().sysfs());
     // 2. The device a mapping expects (qemu-server refuses another).

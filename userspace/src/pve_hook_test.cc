@@ -148,6 +148,24 @@ TEST_F(PveHookTest, SlotOfAnAbsentEgpuIsNotNothing) {
   EXPECT_THAT(r.err, HasSubstr("VM 100 must not start: 0000:30:00 not present"));
 }
 
+// A hot-plug adds a slot's functions one by one: function 0 with the
+// multifunction bit alone is waited on (bounded), then passed as it is.
+TEST_F(PveHookTest, PreStartWaitsForTheOtherFunctionsOfASlot) {
+  HostFixture fx(sys);
+  fx.runbook_host(false)
+      .pci("0000:30:00.0", 0x1002, 0x687f, 0x030000, "vfio-pci", "25", "device_specific bus")
+      .pve_vm("100", "machine: q35\nhostpci0: 30:00,pcie=1\n");
+  std::string cfg(64, '\0');
+  cfg[0x0e] = static_cast<char>(0x80);
+  sys.sysfs.file("/bus/pci/devices/0000:30:00.0/config", cfg);
+  with_module();
+  const auto r = run({"pve-hook", "100", "pre-start", "--wait", "0.3"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00: function 0 is multifunction but alone after 0.3 s: "
+                               "passing it as it is\n"));
+  EXPECT_THAT(r.out, HasSubstr("0000:30:00.0 ready\n"));
+}
+
 // The module decides what a GPU is: its gpu list (with IDs added by `gpu
 // ids add` / gpu_ids=), not the vendor.
 TEST_F(PveHookTest, PreStartTakesTheModulesGpus) {
