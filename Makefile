@@ -27,6 +27,12 @@
 
 EGPU_CACHE ?= /var/cache/egpu-gate
 export EGPU_CACHE
+# egpuctl's builds (unit tests, fuzz harnesses, the guests' binary) go
+# through ccache when it is installed (userspace/CMakeLists.txt): a fresh
+# checkout then rebuilds from the cache, kept outside the repository.
+export CCACHE_DIR ?= $(EGPU_CACHE)/ccache
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 BUILD   := $(CURDIR)/build
 RESULTS := $(BUILD)/results
 export EGPU_BUILD := $(BUILD)
