@@ -309,10 +309,7 @@ class HostFixture {
     return *this;
   }
   HostFixture& bind(const std::string& bdf, const std::string& driver) {
-    const std::string d = "/bus/pci/devices/" + bdf + "/";
-    fs_.link(d + "driver", "../../../bus/pci/drivers/" + driver);
-    fs_.file(d + "driver/unbind", "");
-    fs_.dir("/bus/pci/drivers/" + driver);
+    bind_in(fs_, bdf, driver);
     return *this;
   }
   HostFixture& usb(const std::string& name, const std::string& vid, const std::string& pid,
@@ -340,16 +337,19 @@ class HostFixture {
   // drivers_probe binds a function to the driver of its driver_override.
   HostFixture& vfio_available() {
     fs_.dir("/bus/pci/drivers/vfio-pci");
-    fs_.on_write["/bus/pci/drivers_probe"] = [this](const std::string& bdf) {
+    // The callbacks outlive this fixture (often a temporary): they hold
+    // the fake tree, never `this`.
+    FakeFileTree& fs = fs_;
+    fs_.on_write["/bus/pci/drivers_probe"] = [&fs](const std::string& bdf) {
       const std::string d = "/bus/pci/devices/" + bdf + "/";
-      const auto ov = fs_.attr(d + "driver_override");
-      if (ov && *ov != "(null)") bind(bdf, *ov);
+      const auto ov = fs.attr(d + "driver_override");
+      if (ov && *ov != "(null)") bind_in(fs, bdf, *ov);
       return 0;
     };
     for (const auto& [p, _] : std::map<std::string, std::string>(fs_.files))
       if (p.ends_with("/driver/unbind"))
-        fs_.on_write[p] = [this, p](const std::string&) {
-          fs_.links.erase(p.substr(0, p.size() - 7));
+        fs_.on_write[p] = [&fs, p](const std::string&) {
+          fs.links.erase(p.substr(0, p.size() - 7));
           return 0;
         };
     return *this;
@@ -455,6 +455,12 @@ class HostFixture {
 
  private:
   FakeSystem& sys_;
+  static void bind_in(FakeFileTree& fs, const std::string& bdf, const std::string& driver) {
+    const std::string d = "/bus/pci/devices/" + bdf + "/";
+    fs.link(d + "driver", "../../../bus/pci/drivers/" + driver);
+    fs.file(d + "driver/unbind", "");
+    fs.dir("/bus/pci/drivers/" + driver);
+  }
   FakeFileTree& fs_;
 };
 
