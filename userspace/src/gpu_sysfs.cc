@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "status_report.h"
 
 namespace egpuctl {
 namespace {
@@ -67,16 +68,7 @@ void print_sysfs_gpus_text(std::ostream& out, const std::vector<PciFunction>& gp
                     f.driver.value_or(kNone), f.iommuGroup.value_or(kNone),
                     rm.empty() ? kNone : rm});
   }
-  std::vector<size_t> width(rows.front().size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i)
-      line += i + 1 < r.size() ? fmt::format("{:<{}}  ", r[i], width[i]) : r[i];
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
+  print_columns(out, rows);
 }
 
 Json sysfs_gpus_json(const std::vector<PciFunction>& gpus) {
@@ -88,8 +80,8 @@ Json sysfs_gpus_json(const std::vector<PciFunction>& gpus) {
     j["vendor"] = f.vendor;
     j["device"] = f.device;
     j["class"] = pci_class_name(f);
-    j["driver"] = f.driver ? Json(*f.driver) : Json(nullptr);
-    j["iommu_group"] = f.iommuGroup ? Json(*f.iommuGroup) : Json(nullptr);
+    j["driver"] = or_null(f.driver);
+    j["iommu_group"] = or_null(f.iommuGroup);
     j["reset_method"] = f.resetMethod ? Json(reset_methods(f)) : Json(nullptr);
     list.push_back(j);
   }
