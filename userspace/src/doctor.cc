@@ -51,13 +51,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep = ", 
   return s;
 }
 
-// "0000:30:00.1" -> "0000:30:00" (the slot).
-std::string slot_of(const std::string& bdf) {
-  const size_t dot = bdf.rfind('.');
-  return dot == std::string::npos ? bdf : bdf.substr(0, dot);
-}
-
-std::string pci_id(const PciFunction& f) { return fmt::format("{:04x}:{:04x}", f.vendor, f.device); }
 
 bool is_bridge(const PciFunction& f) { return (f.classCode >> 8) == 0x0604; }
 
@@ -244,7 +237,7 @@ class Doctor {
   std::vector<PciFunction> slot_functions(const PciFunction& gpu) const {
     std::vector<PciFunction> out;
     for (const PciFunction& f : functions_)
-      if (slot_of(f.bdf) == slot_of(gpu.bdf)) out.push_back(f);
+      if (f.slot() == gpu.slot()) out.push_back(f);
     return out;
   }
 
@@ -272,11 +265,11 @@ class Doctor {
       } else {
         std::vector<std::string> others;
         for (const std::string& m : pci_.iommu_group(*g.iommuGroup)) {
-          if (slot_of(m) == slot_of(g.bdf)) continue;
+          if (pci_slot(m) == g.slot()) continue;
           auto it = by_bdf_.find(m);
           if (it != by_bdf_.end() && is_bridge(it->second)) continue;
           others.push_back(it == by_bdf_.end() ? m
-                                               : fmt::format("{} ({})", m, pci_id(it->second)));
+                                               : fmt::format("{} ({})", m, it->second.id()));
         }
         if (others.empty())
           add("gpu.iommu_group", g.bdf, Level::kOk,
@@ -292,7 +285,7 @@ class Doctor {
       std::vector<std::string> wrong;
       for (const PciFunction& f : slot)
         if (f.driver != "vfio-pci")
-          wrong.push_back(fmt::format("{} ({}) is bound to {}", f.bdf, pci_id(f),
+          wrong.push_back(fmt::format("{} ({}) is bound to {}", f.bdf, f.id(),
                                       f.driver.value_or("no driver")));
       if (wrong.empty())
         add("gpu.driver", g.bdf, Level::kOk,
@@ -308,8 +301,8 @@ class Doctor {
                         join([&] {
                           std::vector<std::string> ids;
                           for (const PciFunction& f : slot)
-                            if (std::find(ids.begin(), ids.end(), pci_id(f)) == ids.end())
-                              ids.push_back(pci_id(f));
+                            if (std::find(ids.begin(), ids.end(), f.id()) == ids.end())
+                              ids.push_back(f.id());
                           return ids;
                         }(),
                              ",")));
@@ -332,7 +325,7 @@ class Doctor {
                         rm.empty() ? "(none)" : rm),
             fmt::format("load egpu_gate and check 'egpuctl gpu list'; if {} is missing, add it: "
                         "egpuctl gpu ids add {} FAMILY",
-                        pci_id(g), pci_id(g)));
+                        g.id(), g.id()));
     }
   }
 
@@ -567,13 +560,13 @@ class Doctor {
                   fmt::format("qm set {} -{} {},pcie=1", vm.vmid, h->key, h->raw));
         // Its audio functions must go to the same VM.
         for (const PciFunction& f : functions_) {
-          if (slot_of(f.bdf) != slot_of(b) || f.bdf == b) continue;
+          if (f.slot() != pci_slot(b) || f.bdf == b) continue;
           auto with = std::find_if(all.begin(), all.end(),
                                    [&](const auto& x) { return x.second == f.bdf; });
           if (with == all.end()) {
             problem(Level::kWarn,
                     fmt::format("{} passes GPU {} but not its function {} ({})", h->key, b,
-                                f.bdf, pci_id(f)),
+                                f.bdf, f.id()),
                     fmt::format("qm set {} -hostpciN {},pcie=1{}", vm.vmid, f.bdf,
                                 f.isAudio() ? ",rombar=0" : ""));
           } else if (f.isAudio() && !with->first->allFunctions && with->first->rombar != "0") {

@@ -15,12 +15,6 @@ namespace {
 
 constexpr const char kNone[] = "-";
 
-// "0000:01:00.1" -> "0000:01:00" (the slot).
-std::string slot_of(const std::string& bdf) {
-  const size_t dot = bdf.rfind('.');
-  return dot == std::string::npos ? bdf : bdf.substr(0, dot);
-}
-
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& w : v) s += (s.empty() ? "" : " ") + w;
@@ -33,10 +27,10 @@ std::vector<PciFunction> sysfs_gpus(const SysfsPci& pci) {
   const std::vector<PciFunction> all = pci.functions();
   std::set<std::string> slots;
   for (const PciFunction& f : all)
-    if (f.isDisplay()) slots.insert(slot_of(f.bdf));
+    if (f.isDisplay()) slots.insert(f.slot());
   std::vector<PciFunction> out;
   for (const PciFunction& f : all)
-    if (slots.count(slot_of(f.bdf))) out.push_back(f);
+    if (slots.count(f.slot())) out.push_back(f);
   std::sort(out.begin(), out.end(),
             [](const PciFunction& a, const PciFunction& b) { return a.bdf < b.bdf; });
   return out;
@@ -64,7 +58,7 @@ void print_sysfs_gpus_text(std::ostream& out, const std::vector<PciFunction>& gp
       {"BDF", "ID", "CLASS", "DRIVER", "IOMMU_GROUP", "RESET_METHOD"}};
   for (const PciFunction& f : gpus) {
     const std::string rm = joined(reset_methods(f));
-    rows.push_back({f.bdf, fmt::format("{:04x}:{:04x}", f.vendor, f.device), pci_class_name(f),
+    rows.push_back({f.bdf, f.id(), pci_class_name(f),
                     f.driver.value_or(kNone), f.iommuGroup.value_or(kNone),
                     rm.empty() ? kNone : rm});
   }
@@ -76,7 +70,7 @@ Json sysfs_gpus_json(const std::vector<PciFunction>& gpus) {
   for (const PciFunction& f : gpus) {
     Json j;
     j["bdf"] = f.bdf;
-    j["id"] = fmt::format("{:04x}:{:04x}", f.vendor, f.device);
+    j["id"] = f.id();
     j["vendor"] = f.vendor;
     j["device"] = f.device;
     j["class"] = pci_class_name(f);

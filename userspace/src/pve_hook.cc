@@ -240,7 +240,7 @@ struct Hook {
       if (first.find('.') == std::string::npos) first += ".0";
       const auto f = pci.function(first);
       if (!f) continue;
-      const std::string id = fmt::format("{:04x}:{:04x}", f->vendor, f->device);
+      const std::string id = f->id();
       if (id != *h.expectedId)
         abort(fmt::format("{}: mapping {} expects {} at {}, found {}: the hardware changed; "
                           "update the mapping (Datacenter > Resource Mappings)",

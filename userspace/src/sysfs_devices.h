@@ -5,6 +5,8 @@
 // Everything goes through a FileTree rooted at the sysfs mount.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,9 @@
 #include "file_tree.h"
 
 namespace egpuctl {
+
+// "0000:30:00.1" -> "0000:30:00": the slot, every function of one device.
+inline std::string pci_slot(const std::string& bdf) { return bdf.substr(0, bdf.rfind('.')); }
 
 // One PCI function.
 struct PciFunction {
@@ -25,6 +30,9 @@ struct PciFunction {
   std::optional<std::string> resetMethod{}; // "device_specific bus"; empty: none/absent
   bool isDisplay() const { return (classCode >> 16) == 0x03; }
   bool isAudio() const { return (classCode >> 8) == 0x0403; }
+  std::string slot() const { return pci_slot(bdf); }
+  // "1002:687f"
+  std::string id() const { return fmt::format("{:04x}:{:04x}", vendor, device); }
   bool operator==(const PciFunction&) const = default;
 };
 
