@@ -264,8 +264,18 @@ void parse_reset(Checker& c, const toml::node& node, Policy& policy) {
 // tests some non-ASCII characters for whitespace (found by
 // egpuctl_policy_fuzz, e.g. U+0494 in a bare key).  The schema needs
 // non-ASCII text only in single-line strings (names) and comments, so
-// anything else is refused before toml++ sees it.
+// anything else is refused before toml++ sees it.  The scanner must end a
+// string exactly where toml++ does, or text toml++ parses as code is taken
+// for string content: a multi-line string's closing run of 3 to 5 quotes
+// ends it after the whole run (TOML 1.0 allows one or two quotes of content
+// just before the delimiter; egpuctl_policy_fuzz found `"""a""""<U+00E9>`).
 void check_non_ascii(std::string_view t, const std::string& source) {
+  // Length of the closing run of `q` at t[i] (0 when fewer than 3).
+  const auto closing = [&t](size_t i, char q) -> size_t {
+    size_t n = 0;
+    while (i + n < t.size() && t[i + n] == q && n < 5) ++n;
+    return n >= 3 ? n : 0;
+  };
   uint32_t line = 1, col = 1;
   enum { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } st = kCode;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -301,10 +311,10 @@ void check_non_ascii(std::string_view t, const std::string& source) {
         break;
       case kMultiBasic:
         if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n' && !(t[i + 1] & 0x80)) ++i, ++col;
-        else if (rest.starts_with("\"\"\"")) st = kCode, i += 2, col += 2;
+        else if (const size_t n = closing(i, '"')) st = kCode, i += n - 1, col += n - 1;
         break;
       case kMultiLiteral:
-        if (rest.starts_with("'''")) st = kCode, i += 2, col += 2;
+        if (const size_t n = closing(i, '\'')) st = kCode, i += n - 1, col += n - 1;
         break;
       case kComment:
         break;

@@ -141,6 +141,12 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"tb\xd2\x94ule = 1\n", 1, 3, "", "non-ASCII character outside a string"},
         Bad{"# \xc3\xa9\nx = \"\xc3\xa9\"\n\xc3\xa9", 3, 1, "", "outside a string"},
         Bad{"x = \"\"\"\n\xc3\xa9\"\"\"\n", 2, 1, "", "in a multi-line string"},
+        // one or two quotes of content before the closing delimiter: the
+        // string ends after the whole run (fuzz finding, toml++ 3.3 UB)
+        Bad{"x = \"\"\"a\"\"\"\"\xc3\xa9\n", 1, 13, "", "outside a string"},
+        Bad{"x = '''a'''''\xc3\xa9\n", 1, 14, "", "outside a string"},
+        Bad{"x = \"\"\"\"\"\"\xc3\xa9\n", 1, 11, "", "outside a string"},
+        Bad{"x = \"\"\"\"\"a\"\"\"\xc3\xa9\n", 1, 14, "", "outside a string"},
         // top level and tables
         Bad{"\n\nrules = 1\n", 3, 1, "rules", "unknown key"},
         Bad{"tb = 1\n", 1, 6, "tb", "is an integer, give a table"},
