@@ -4,8 +4,8 @@
 #   make               build the module (running or newest installed kernel) and egpuctl
 #   make check         everything below; ends with "N passed, N failed"
 #   make check-unit    egpuctl unit tests (GoogleTest)
-#   make check-fuzz    egpuctl fuzz harnesses, 30 s each (FUZZ_SECONDS=)
-#   make fuzz          the same, 10 minutes each
+#   make check-fuzz    egpuctl fuzz harnesses: the seeds + 100000 runs from a fixed seed
+#   make fuzz          exploration: 10 minutes each from a random seed (FUZZ_SECONDS=)
 #   make check-style   checkpatch --strict on the module's sources
 #   make check-build   the module on every kernel of the matrix, W=1 -Werror
 #   make check-kunit   KUnit suites in the debug test kernel (QEMU)

@@ -9,6 +9,7 @@
 
 #include "egpu_gate.h"
 #include "suggest.h"
+#include "toml_guard.h"
 
 namespace egpuctl {
 
@@ -260,70 +261,10 @@ void parse_reset(Checker& c, const toml::node& node, Policy& policy) {
     policy.resetLeaveD0 = get_bool(c, *n, "reset.leave_d0");
 }
 
-// toml++ 3.3 reaches __builtin_unreachable() (undefined behaviour) when it
-// tests some non-ASCII characters for whitespace (found by
-// egpuctl_policy_fuzz, e.g. U+0494 in a bare key).  The schema needs
-// non-ASCII text only in single-line strings (names) and comments, so
-// anything else is refused before toml++ sees it.  The scanner must end a
-// string exactly where toml++ does, or text toml++ parses as code is taken
-// for string content: a multi-line string's closing run of 3 to 5 quotes
-// ends it after the whole run (TOML 1.0 allows one or two quotes of content
-// just before the delimiter; egpuctl_policy_fuzz found `"""a""""<U+00E9>`).
-void check_non_ascii(std::string_view t, const std::string& source) {
-  // Length of the closing run of `q` at t[i] (0 when fewer than 3).
-  const auto closing = [&t](size_t i, char q) -> size_t {
-    size_t n = 0;
-    while (i + n < t.size() && t[i + n] == q && n < 5) ++n;
-    return n >= 3 ? n : 0;
-  };
-  uint32_t line = 1, col = 1;
-  enum { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } st = kCode;
-  for (size_t i = 0; i < t.size(); ++i) {
-    const char c = t[i];
-    const bool high = static_cast<unsigned char>(c) >= 0x80;
-    if (high && (st == kCode || st == kMultiBasic || st == kMultiLiteral))
-      throw PolicyError({PolicyProblem{
-          source, line, col, "",
-          st == kCode ? "non-ASCII character outside a string or comment"
-                      : "non-ASCII character in a multi-line string: use a one-line string"}});
-    if (c == '\n') {
-      ++line;
-      col = 1;
-      if (st == kComment || st == kBasic || st == kLiteral) st = kCode;
-      continue;
-    }
-    if (!high || (static_cast<unsigned char>(c) & 0xc0) == 0xc0) ++col;
-    const std::string_view rest = t.substr(i);
-    switch (st) {
-      case kCode:
-        if (c == '#') st = kComment;
-        else if (rest.starts_with("\"\"\"")) st = kMultiBasic, i += 2, col += 2;
-        else if (rest.starts_with("'''")) st = kMultiLiteral, i += 2, col += 2;
-        else if (c == '"') st = kBasic;
-        else if (c == '\'') st = kLiteral;
-        break;
-      case kBasic:
-        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n' && !(t[i + 1] & 0x80)) ++i, ++col;
-        else if (c == '"') st = kCode;
-        break;
-      case kLiteral:
-        if (c == '\'') st = kCode;
-        break;
-      case kMultiBasic:
-        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n' && !(t[i + 1] & 0x80)) ++i, ++col;
-        else if (const size_t n = closing(i, '"')) st = kCode, i += n - 1, col += n - 1;
-        break;
-      case kMultiLiteral:
-        if (const size_t n = closing(i, '\'')) st = kCode, i += n - 1, col += n - 1;
-        break;
-      case kComment:
-        break;
-    }
-  }
-}
-
 toml::table parse_toml(std::string_view text, const std::string& source) {
-  check_non_ascii(text, source);
+  // toml++ 3.3 must not read non-ASCII outside strings and comments (UB).
+  if (const auto f = find_unsafe_non_ascii(text))
+    throw PolicyError({PolicyProblem{source, f->line, f->column, "", f->message}});
   try {
     return toml::parse(text, source);
   } catch (const toml::parse_error& e) {
