@@ -2,7 +2,8 @@
 # egpuctl fuzzing: build the libFuzzer harnesses (userspace/ with
 # -DEGPUCTL_FUZZ=ON: clang, ASan, UBSan) into $EGPU_BUILD/fuzz and run each
 # on a working copy of its seed corpus (tests/fuzz/corpus/NAME; the committed
-# corpus is never changed).  Two modes:
+# corpus is never changed), with the dictionary tests/fuzz/NAME.dict if there
+# is one.  Two modes:
 #   `make check-fuzz` (default): reproducible.  Every committed seed and
 #     reproducer is replayed, then FUZZ_RUNS (default 100000) mutations from
 #     the fixed FUZZ_SEED (default 1), with address randomization off: the
@@ -86,9 +87,11 @@ for name in policy decode; do
 	cp "$top/tests/fuzz/corpus/$name/"* "$work/"
 	echo "fuzz: $name: $what"
 	start=$(date +%s)
+	dict=""
+	[ -f "$top/tests/fuzz/$name.dict" ] && dict="-dict=$top/tests/fuzz/$name.dict"
 	# -timeout: one input may take at most 10 s; -rss_limit_mb: memory bound.
-	# shellcheck disable=SC2086 # $norand and $budget are several words
-	timeout "$cap" $norand "$bin" $budget -timeout=10 \
+	# shellcheck disable=SC2086 # $norand, $budget and $dict: words or nothing
+	timeout "$cap" $norand "$bin" $budget $dict -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
 		"$work" >"$flog" 2>&1
 	rc=$?
