@@ -285,6 +285,12 @@ class HostFixture {
     }
     return *this;
   }
+  HostFixture& subsystem(const std::string& bdf, unsigned vendor, unsigned device) {
+    const std::string d = "/bus/pci/devices/" + bdf + "/";
+    fs_.file(d + "subsystem_vendor", fmt::format("{:#06x}\n", vendor));
+    fs_.file(d + "subsystem_device", fmt::format("{:#06x}\n", device));
+    return *this;
+  }
   // Places function `bdf` below bridge `parent` (its /bus/pci/devices link).
   HostFixture& under(const std::string& bdf, const std::string& parent) {
     const auto up = fs_.readlink("/bus/pci/devices/" + parent);

@@ -88,9 +88,10 @@ bool id_present(const std::string& id, const std::vector<std::string>& present) 
 }
 
 // Sets h.ids, h.bdfs, h.absent from the chosen alternative.
-void choose(PveHostPci& h, const std::vector<std::vector<std::string>>& alternatives,
-            const std::vector<std::string>& present) {
-  if (alternatives.empty()) return;
+// Returns the index of the alternative chosen.
+size_t choose(PveHostPci& h, const std::vector<std::vector<std::string>>& alternatives,
+              const std::vector<std::string>& present) {
+  if (alternatives.empty()) return 0;
   size_t pick = 0;
   for (size_t i = 0; i < alternatives.size(); ++i) {
     const auto& alt = alternatives[i];
@@ -107,6 +108,18 @@ void choose(PveHostPci& h, const std::vector<std::vector<std::string>>& alternat
     for (const std::string& b : expand(id, present))
       if (std::find(h.bdfs.begin(), h.bdfs.end(), b) == h.bdfs.end()) h.bdfs.push_back(b);
   }
+  return pick;
+}
+
+}  // namespace
+
+namespace {
+
+// "0x1002:0x687F" -> "1002:687f" (assert_valid drops every "0x" too).
+std::string hex_id(const std::string& v) {
+  std::string r = lower(v);
+  for (size_t at; (at = r.find("0x")) != std::string::npos;) r.erase(at, 2);
+  return r;
 }
 
 }  // namespace
@@ -159,9 +172,9 @@ PvePciMappings parse_pve_pci_mappings(const std::string& text) {
           else error = fmt::format("'{}' in path is not a PCI address", id);
         }
       } else if (k == "id") {
-        map.id = lower(v);
+        map.id = hex_id(v);
       } else if (k == "subsystem-id") {
-        map.subsystemId = lower(v);
+        map.subsystemId = hex_id(v);
       } else if (k == "iommugroup") {
         map.iommuGroup = v;
       } else if (k.empty()) {
@@ -191,10 +204,11 @@ PveHost read_pve_host(const FileTree& files, const FileTree& sysfs) {
 
 namespace {
 
-// mapping=NAME -> the alternatives for this node, or an error.
+// mapping=NAME -> the alternatives for this node (their paths, and the
+// map entries in the same order), or an error.
 std::string resolve_mapping(const std::string& name, const PveHost& host,
                             std::vector<std::vector<std::string>>& alternatives,
-                            std::optional<std::string>& expected) {
+                            std::vector<PvePciMap>& maps) {
   const std::string fix =
       "define it for this node (Datacenter > Resource Mappings, or pvesh create "
       "/cluster/mapping/pci) or pass the device by address (hostpciN: 0000:30:00)";
@@ -214,7 +228,7 @@ std::string resolve_mapping(const std::string& name, const PveHost& host,
       continue;
     }
     alternatives.push_back(m.path);
-    if (!expected && m.id) expected = m.id;
+    maps.push_back(m);
   }
   if (!alternatives.empty()) return {};
   std::string why = fmt::format("PCI mapping '{}' has no device on node '{}'", name,
@@ -251,6 +265,7 @@ PveVmConfig parse_pve_config(const std::string& vmid, const std::string& text,
     h.key = key;
     h.raw = value;
     std::vector<std::vector<std::string>> alternatives;
+    std::vector<PvePciMap> maps;  // mapping=: the entry of each alternative
     std::vector<std::string> host_ids;
     bool has_host = false;
     for (const auto& [k, v] : property_string(value)) {
@@ -274,14 +289,17 @@ PveVmConfig parse_pve_config(const std::string& vmid, const std::string& text,
       h.error = fmt::format("{}: both a host address and mapping={}: Proxmox refuses it", key,
                             *h.mapping);
     } else if (h.mapping) {
-      const std::string err = resolve_mapping(*h.mapping, host, alternatives, h.expectedId);
+      const std::string err = resolve_mapping(*h.mapping, host, alternatives, maps);
       if (!err.empty()) h.error = fmt::format("{}: {}", key, err);
     } else if (!host_ids.empty()) {
       alternatives.push_back(host_ids);
     } else if (h.error.empty()) {
       h.error = fmt::format("{}: neither a host address nor mapping= in '{}'", key, value);
     }
-    if (h.error.empty()) choose(h, alternatives, host.present);
+    if (h.error.empty()) {
+      const size_t pick = choose(h, alternatives, host.present);
+      if (pick < maps.size()) h.map = maps[pick];
+    }
     vm.hostpci.push_back(h);
   }
   return vm;

@@ -61,7 +61,9 @@ struct PveHostPci {
   // Proxmox takes a free one: here the first whose ids are all present).
   std::vector<std::string> ids;
   std::vector<std::string> absent;   // those of `ids` not present now
-  std::optional<std::string> expectedId;  // the mapping's id= ("1002:687f")
+  // mapping= only: the map entry of the alternative chosen; its id=,
+  // subsystem-id= and iommugroup= describe the device Proxmox expects there.
+  std::optional<PvePciMap> map;
   std::string error;                 // why it cannot be resolved, or ""
 };
 struct PveVmConfig {

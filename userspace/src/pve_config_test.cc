@@ -20,13 +20,13 @@ constexpr const char kPciCfg[] =
     "# written by pvesh\n"
     "egpu\n"
     "\tdescription Blackmagic eGPU Pro, Vega 56\n"
-    "\tmap id=1002:687f,iommugroup=25,node=pve,path=0000:30:00,subsystem-id=1002:0b36\n"
+    "\tmap id=1002:687f,iommugroup=25,node=pve,path=0000:30:00,subsystem-id=0x1002:0x0B36\n"
     "\tmap id=1002:687f,node=pve2,path=0000:0a:00.0;0000:0a:00.1\n"
     "\tmdev 0\n"
     "\n"
     "twins\n"
     "\tmap id=1002:687f,node=pve,path=0000:40:00.0\n"
-    "\tmap id=1002:687f,node=pve,path=0000:30:00.0\n"
+    "\tmap id=1002:67df,node=pve,path=0000:30:00.0\n"
     "\n"
     "nic\r\n"
     "\tmap node=pve,path=0000:58:00.0,id=8086:125b,description=\"I226, onboard\"\r\n";
@@ -88,7 +88,10 @@ TEST(ParsePveConfigMapping, ResolvesForThisNode) {
   EXPECT_EQ(h.bdfs, (Ids{"0000:30:00.0", "0000:30:00.1"}));
   EXPECT_TRUE(h.allFunctions);
   EXPECT_THAT(h.absent, IsEmpty());
-  EXPECT_EQ(h.expectedId, "1002:687f");
+  ASSERT_TRUE(h.map.has_value());
+  EXPECT_EQ(h.map->id, "1002:687f");
+  EXPECT_EQ(h.map->subsystemId, "1002:0b36");
+  EXPECT_EQ(h.map->iommuGroup, "25");
   EXPECT_EQ(h.pcie, "1");
 }
 
@@ -105,9 +108,13 @@ TEST(ParsePveConfigMapping, FirstPresentAlternative) {
   PveVmConfig vm =
       parse_pve_config("100", "hostpci0: mapping=twins\n", host_with("pve", {"0000:30:00.0"}));
   EXPECT_EQ(vm.hostpci[0].bdfs, Ids{"0000:30:00.0"});
+  // the expected device is the chosen entry's, not the first entry's
+  ASSERT_TRUE(vm.hostpci[0].map.has_value());
+  EXPECT_EQ(vm.hostpci[0].map->id, "1002:67df");
   vm = parse_pve_config("100", "hostpci0: mapping=twins\n",
                         host_with("pve", {"0000:30:00.0", "0000:40:00.0"}));
   EXPECT_EQ(vm.hostpci[0].bdfs, Ids{"0000:40:00.0"});
+  EXPECT_EQ(vm.hostpci[0].map->id, "1002:687f");
   vm = parse_pve_config("100", "hostpci0: mapping=twins\n", host_with("pve", {}));
   EXPECT_EQ(vm.hostpci[0].absent, Ids{"0000:40:00.0"});
 }

@@ -46,6 +46,35 @@ constexpr const char kSnippet[] = "egpu-gate-hook.sh";
 
 std::string joined(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
 
+// What differs between a mapping's entry and the devices at its paths, as
+// PVE::Mapping::PCI::assert_valid compares them: id= at every path (a slot
+// by its function 0), subsystem-id= at every path, iommugroup= at the first
+// path only.  Properties the entry leaves out are not required here (Proxmox
+// itself requires them at start); absent paths are not checked.  "" when
+// nothing differs.
+std::string mapping_mismatch(const PveHostPci& h, const SysfsPci& pci) {
+  if (!h.map || !h.mapping) return {};
+  const PvePciMap& m = *h.map;
+  const auto differs = [&](const std::string& what, const std::string& want,
+                           const std::string& path, const std::string& found) {
+    return fmt::format("{}: mapping {} expects {}{} at {}, found {}: the hardware changed; "
+                       "update the mapping (Datacenter > Resource Mappings)",
+                       h.key, *h.mapping, what, want, path, found);
+  };
+  for (size_t i = 0; i < h.ids.size(); ++i) {
+    std::string path = h.ids[i];
+    if (path.find('.') == std::string::npos) path += ".0";
+    const auto f = pci.function(path);
+    if (!f) continue;
+    if (m.id && f->id() != *m.id) return differs("", *m.id, path, f->id());
+    if (m.subsystemId && f->subsystemId != m.subsystemId)
+      return differs("subsystem ", *m.subsystemId, path, f->subsystemId.value_or("none"));
+    if (i == 0 && m.iommuGroup && f->iommuGroup != m.iommuGroup)
+      return differs("IOMMU group ", *m.iommuGroup, path, f->iommuGroup.value_or("none"));
+  }
+  return {};
+}
+
 struct Hook {
   Invocation& inv;
   std::string vmid;
@@ -233,19 +262,11 @@ struct Hook {
                       std::chrono::duration<double>(Clock::now() - started).count()));
     }
     SysfsPci pci(inv.ctx.system().sysfs());
-    // 2. The device a mapping expects (qemu-server refuses another).
-    for (const PveHostPci& h : vm.hostpci) {
-      if (!h.expectedId || h.ids.empty()) continue;
-      std::string first = h.ids.front();
-      if (first.find('.') == std::string::npos) first += ".0";
-      const auto f = pci.function(first);
-      if (!f) continue;
-      const std::string id = f->id();
-      if (id != *h.expectedId)
-        abort(fmt::format("{}: mapping {} expects {} at {}, found {}: the hardware changed; "
-                          "update the mapping (Datacenter > Resource Mappings)",
-                          h.key, *h.mapping, *h.expectedId, first, id));
-    }
+    // 2. The devices a mapping expects (qemu-server refuses others): checked
+    // before anything is rebound, so a changed path never takes another
+    // device away from the host.
+    for (const PveHostPci& h : vm.hostpci)
+      if (const std::string why = mapping_mismatch(h, pci); !why.empty()) abort(why);
     // 3. vfio-pci, 4. device_specific first on the GPUs egpu_gate handles.
     const std::vector<std::string> bdfs = passed(vm);
     const std::optional<std::vector<Gpu>> gpus = module_gpus();

@@ -249,6 +249,36 @@ TEST_F(PveHookTest, PreStartAbortsOnAMappingItCannotResolve) {
   EXPECT_TRUE(sys.sysfs.writes.empty());
 }
 
+// As PVE::Mapping::PCI::assert_valid: id= and subsystem-id= at every path,
+// iommugroup= at the first; checked before anything is rebound.
+TEST_F(PveHookTest, PreStartChecksEveryPathOfAMapping) {
+  HostFixture fx(sys);
+  fx.runbook_host().pve_vm("100", "machine: q35\nhostpci0: mapping=egpu,pcie=1\n");
+  fx.subsystem("0000:30:00.0", 0x1002, 0x0b36).subsystem("0000:30:00.1", 0x1002, 0xaaf8);
+  sys.files.file("/proc/sys/kernel/hostname", "pve\n");
+  with_module();
+  const auto refused = [&](const std::string& cfg, const std::string& why) {
+    sys.files.file("/etc/pve/mapping/pci.cfg", "egpu\n\tmap node=pve," + cfg + "\n");
+    const auto r = run({"pve-hook", "100", "pre-start"});
+    EXPECT_EQ(r.rc, 1) << cfg;
+    EXPECT_THAT(r.err, HasSubstr("hostpci0: mapping egpu expects " + why + ": the hardware "
+                                 "changed; update the mapping"))
+        << cfg;
+  };
+  refused("id=1002:687f,path=0000:30:00.0;0000:30:00.1",
+          "1002:687f at 0000:30:00.1, found 1002:aaf8");
+  refused("id=1002:687f,path=0000:30:00,subsystem-id=1002:0b37",
+          "subsystem 1002:0b37 at 0000:30:00.0, found 1002:0b36");
+  refused("id=1002:687f,iommugroup=26,path=0000:30:00",
+          "IOMMU group 26 at 0000:30:00.0, found 25");
+  EXPECT_TRUE(sys.sysfs.writes.empty());
+  sys.files.file("/etc/pve/mapping/pci.cfg",
+                 "egpu\n\tmap id=0x1002:0x687F,iommugroup=25,node=pve,path=0000:30:00,"
+                 "subsystem-id=1002:0b36\n");
+  const auto r = run({"pve-hook", "100", "pre-start"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
 // doctor reads VM configs through the same resolution.
 TEST_F(PveHookTest, DoctorResolvesMappingsToo) {
   HostFixture(sys)

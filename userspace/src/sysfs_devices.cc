@@ -202,6 +202,10 @@ std::optional<PciFunction> SysfsPci::function(const std::string& bdf) const {
   f.iommuGroup = fs_.link_name(dir + "iommu_group");
   f.resetMethod = fs_.attr(dir + "reset_method");
   if (f.resetMethod && f.resetMethod->empty()) f.resetMethod.reset();
+  const auto sub_vendor = parse_hex(fs_.attr(dir + "subsystem_vendor"));
+  const auto sub_device = parse_hex(fs_.attr(dir + "subsystem_device"));
+  if (sub_vendor && sub_device)
+    f.subsystemId = fmt::format("{:04x}:{:04x}", *sub_vendor, *sub_device);
   return f;
 }
 

@@ -28,6 +28,7 @@ struct PciFunction {
   std::optional<std::string> driver{};      // "vfio-pci"; empty: unbound
   std::optional<std::string> iommuGroup{};  // "25"; empty: no IOMMU
   std::optional<std::string> resetMethod{}; // "device_specific bus"; empty: none/absent
+  std::optional<std::string> subsystemId{}; // "1002:0b36"; empty: not in sysfs
   bool isDisplay() const { return (classCode >> 16) == 0x03; }
   bool isAudio() const { return (classCode >> 8) == 0x0403; }
   std::string slot() const { return pci_slot(bdf); }
