@@ -20,7 +20,9 @@
 #  5  post-start, pre-stop: exit 0; post-stop after a reset through sysfs:
 #     resets=N as the module counts them
 #  6  mapping=NAME: resolved for this node (also with the eGPU
-#     de-authorized first: the hook authorizes it again); a mapping not
+#     de-authorized first: the hook authorizes it again); with the
+#     device's subsystem-id and iommugroup ready, with another subsystem
+#     refused; a mapping not
 #     in pci.cfg and one without this node abort with the reason; doctor
 #     reports those two (pve.hostpci)
 #  7  without the module (sysfs transport): the abort says to load it;
@@ -271,6 +273,22 @@ else
 fi
 vm_diag "$out"
 ready_checks "pre-start, mapping=egpu"
+# the entry as the Proxmox GUI writes it (subsystem-id, iommugroup), then
+# one whose subsystem differs: refused before anything is rebound
+cp /etc/pve/mapping/pci.cfg /tmp/pci.cfg.saved
+sub="$(sed 's/^0x//' /sys/bus/pci/devices/$F0/subsystem_vendor):$(sed 's/^0x//' /sys/bus/pci/devices/$F0/subsystem_device)"
+grp=$(basename "$(readlink /sys/bus/pci/devices/$F0/iommu_group)")
+printf 'egpu\n\tmap id=1234:11e8,iommugroup=%s,node=pve1,path=0000:01:00,subsystem-id=%s\n' "$grp" "$sub" >/etc/pve/mapping/pci.cfg
+hook 101 pre-start
+[ $rc -eq 0 ] && has "$out" "$F0, $F1 ready" &&
+	vm_pass "pre-start, mapping with subsystem-id=$sub and iommugroup=$grp: ready" ||
+	vm_fail "pre-start, mapping with subsystem-id and iommugroup" "exit $rc" "$out" "$err"
+printf 'egpu\n\tmap id=1234:11e8,node=pve1,path=0000:01:00,subsystem-id=1002:0b36\n' >/etc/pve/mapping/pci.cfg
+hook 101 pre-start
+[ $rc -eq 1 ] && has "$err" "mapping egpu expects subsystem 1002:0b36 at $F0, found $sub: the hardware changed" &&
+	vm_pass "pre-start, mapping of another subsystem: exit 1, names both" ||
+	vm_fail "pre-start, mapping of another subsystem: exit 1" "exit $rc" "$out" "$err"
+mv /tmp/pci.cfg.saved /etc/pve/mapping/pci.cfg
 hook 102 pre-start
 [ $rc -eq 1 ] && has "$err" "PCI mapping 'nosuch' is not in /etc/pve/mapping/pci.cfg" &&
 	vm_pass "pre-start, mapping=nosuch: exit 1, not in pci.cfg" ||
