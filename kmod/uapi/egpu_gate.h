@@ -123,6 +123,20 @@
  *                                               is torn down at shutdown)
  *               EGPU_A_TB_PCI           string  repeated: a PCI function
  *                                               found below the device
+ *               EGPU_A_TB_AUTH_FAILURES u32     failed authorization attempts
+ *                                               of the current round (a round
+ *                                               starts at the plug, a rule or
+ *                                               key change and TB_AUTHORIZE;
+ *                                               kept after a success)
+ *               EGPU_A_TB_AUTH_ERROR    s32     the last failure's -errno
+ *                                               (absent: none this round)
+ *               EGPU_A_TB_AUTH_RETRY_MS u32     ms until the next attempt
+ *                                               (absent: none scheduled)
+ *   A failed authorization by a rule whose error another attempt may fix
+ *   (not -ENODEV/-ENOENT, -ENOKEY/-EKEYREJECTED, -EINVAL, -EPERM, -EACCES,
+ *   -EOPNOTSUPP) is tried again after 1 s, 2 s, 4 s, EGPU_TB_AUTH_ATTEMPTS
+ *   attempts in all; then the device stays unauthorized, decision FAILED,
+ *   and the reason says so.
  *
  * EGPU_CMD_TB_AUTHORIZE, EGPU_CMD_TB_DEAUTHORIZE (doit, change state)
  *   request:  EGPU_A_TB                 nest    required:
@@ -259,6 +273,7 @@
 #define EGPU_TB_NAME_MAX 63		/* vendor_name, device_name */
 #define EGPU_TB_BIND_MAX 8		/* PCI IDs in bind= */
 #define EGPU_TB_KEY_HEX_LEN 64		/* key: 32 bytes as hex */
+#define EGPU_TB_AUTH_ATTEMPTS 4		/* authorization attempts per round */
 
 enum egpu_gate_cmd {
 	EGPU_CMD_UNSPEC,
@@ -372,6 +387,9 @@ enum egpu_gate_tb_attr {
 	EGPU_A_TB_BY_EGPU,		/* flag */
 	EGPU_A_TB_PCI,			/* string, repeated */
 	EGPU_A_TB_KEY,			/* string, TB_KEY_SET request only */
+	EGPU_A_TB_AUTH_FAILURES,	/* u32 */
+	EGPU_A_TB_AUTH_ERROR,		/* s32, -errno */
+	EGPU_A_TB_AUTH_RETRY_MS,	/* u32 */
 
 	__EGPU_A_TB_MAX,
 };
