@@ -164,4 +164,23 @@ static inline int egpu_pci_set_driver_override(struct pci_dev *pdev,
 }
 #endif /* EGPU_COMPAT_WANT_DRIVER_OVERRIDE */
 
+/*
+ * kernel_bind(): 7.x takes a struct sockaddr_unsized * (proto_ops::bind
+ * converted in 6.19), older kernels a struct sockaddr *. Kbuild probe:
+ * EGPU_HAVE_SOCKADDR_UNSIZED.
+ */
+#ifdef EGPU_COMPAT_WANT_SOCKET
+#include <linux/net.h>
+
+static inline int egpu_kernel_bind(struct socket *sock, struct sockaddr *addr,
+				   int addrlen)
+{
+#ifdef EGPU_HAVE_SOCKADDR_UNSIZED
+	return kernel_bind(sock, (struct sockaddr_unsized *)addr, addrlen);
+#else
+	return kernel_bind(sock, addr, addrlen);
+#endif
+}
+#endif /* EGPU_COMPAT_WANT_SOCKET */
+
 #endif /* EGPU_COMPAT_H */

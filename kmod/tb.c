@@ -55,6 +55,36 @@
  * our locks). No lock of ours is taken in a bus notifier callback except
  * the spinlock of the queues.
  *
+ * Retries
+ * -------
+ * A failed authorization by the policy whose error another attempt may
+ * fix (egpu_tb_err_transient(): -EBUSY, -ETIMEDOUT, -EIO, ...) is tried
+ * again: the record gets retry_pending and retry_at, and one delayed work
+ * (egpu_tb_retry_work, on egpu_tb_wq) is armed for the earliest retry_at
+ * of all records by egpu_tb_retry_arm(), under egpu_tb_lock, after every
+ * pass of the worker and every detach; it only kicks the worker, which
+ * evaluates the records whose time has come (nothing sleeps under a lock
+ * meanwhile). At most EGPU_TB_AUTH_ATTEMPTS attempts per round, then the
+ * record stays FAILED with the reason. A retry is dropped when its record
+ * goes (unplug, detach), is evaluated for another reason, or a rule or key
+ * change starts a new round; the work is cancelled when no record waits
+ * and, at unload, after egpu_tb_wq is cleared (so nothing re-arms it).
+ *
+ * Authorized by someone else
+ * --------------------------
+ * The thunderbolt driver announces every change of a switch's authorized
+ * with a KOBJ_CHANGE uevent carrying AUTHORIZED=<value>
+ * (tb_switch_set_authorized(), drivers/thunderbolt/switch.c, since 5.15;
+ * the bus notifier has no "changed" action and the attribute is not
+ * sysfs_notify()'d). A kernel socket on the uevent netlink group
+ * (egpu_tb_uev_sock, init_net, group 1, the channel udev reads) is how we
+ * see it: its data-ready callback only schedules egpu_tb_uev_work, which
+ * reads the queued uevents without waiting (bounded per run) and, for a
+ * Thunderbolt AUTHORIZED=1/2 or a lost uevent (-ENOBUFS), has the worker
+ * look again at the records waiting for a parent (PENDING) and at those
+ * now found authorized. The uevent is only a trigger: every decision reads
+ * the state from sysfs, so a forged or lost uevent changes nothing else.
+ *
  * Authorized writes go through a kernel-internal mount of sysfs
  * (kern_mount()), file_open_root_mnt() and kernel_write(): exactly what a
  * write(2) to the attribute does (kernfs active reference, so a device
@@ -75,14 +105,20 @@
 #include <linux/ktime.h>
 #include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/netlink.h>
 #include <linux/pci.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include <net/net_namespace.h>
 #include <net/netlink.h>
+#include <net/sock.h>
 
+#define EGPU_COMPAT_WANT_SOCKET
+#include "compat.h"
 #include "events.h"
 #include "tb.h"
 #include "tb_rule.h"
@@ -98,6 +134,7 @@ static bool egpu_tb_paused;			/* egpu_tb_lock */
 
 static struct workqueue_struct *egpu_tb_wq;
 static struct work_struct egpu_tb_work;
+static struct delayed_work egpu_tb_retry_work;	/* kicks egpu_tb_work */
 
 /* Notifier -> worker queue. */
 enum egpu_tb_ev_kind { EGPU_TB_EV_ADD, EGPU_TB_EV_DEL };
@@ -111,6 +148,7 @@ static DEFINE_SPINLOCK(egpu_tb_evq_lock);
 static LIST_HEAD(egpu_tb_evq);			/* egpu_tb_evq_lock */
 static LIST_HEAD(egpu_tb_reqs);			/* egpu_tb_evq_lock */
 static bool egpu_tb_reeval;			/* egpu_tb_evq_lock */
+static bool egpu_tb_auth_seen;			/* egpu_tb_evq_lock */
 
 /* Attach state. */
 struct egpu_tb_nhi {
@@ -674,6 +712,117 @@ static void egpu_tb_decide(const struct egpu_tb_decide_in *in,
 	scnprintf(reason, len, "authorized by rule %u", r->id);
 }
 
+/* ---- retries (see the top) ---------------------------------------------------- */
+
+/*
+ * May another attempt succeed after @err? Not when the device is gone,
+ * a key is missing or rejected (an administrator's turn), the store
+ * refused the request itself (-EINVAL: parent not authorized, bad state)
+ * or the domain does not allow it. Pure, KUnit-tested.
+ */
+static bool egpu_tb_err_transient(int err)
+{
+	switch (err) {
+	case 0:
+	case -ENODEV:
+	case -ENOENT:
+	case -ENOKEY:
+	case -EKEYREJECTED:
+	case -EINVAL:
+	case -EPERM:
+	case -EACCES:
+	case -EOPNOTSUPP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * The delay in ms before the attempt that follows failed attempt number
+ * @failures (1-based) of a round: 1 s, 2 s, 4 s; 0 once
+ * EGPU_TB_AUTH_ATTEMPTS attempts were made. Pure, KUnit-tested.
+ */
+static unsigned int egpu_tb_retry_delay_ms(unsigned int failures)
+{
+	if (!failures || failures >= EGPU_TB_AUTH_ATTEMPTS)
+		return 0;
+	return EGPU_TB_RETRY_BASE_MS << (failures - 1);
+}
+
+/* A new round: no failures, no retry. Locked. */
+static void egpu_tb_retry_reset(struct egpu_tb_dev *d)
+{
+	d->auth_failures = 0;
+	d->auth_error = 0;
+	d->retry_pending = false;
+}
+
+/*
+ * Arm egpu_tb_retry_work for the earliest retry of all records, or
+ * cancel it when none waits (or the policy is paused: resuming starts a
+ * new round). Never sleeps. Locked.
+ */
+static void egpu_tb_retry_arm(void)
+{
+	unsigned long next = 0, now = jiffies;
+	struct egpu_tb_dev *d;
+	bool any = false;
+
+	lockdep_assert_held(&egpu_tb_lock);
+	if (!egpu_tb_paused) {
+		list_for_each_entry(d, &egpu_tb_devs, node) {
+			if (!d->retry_pending)
+				continue;
+			if (!any || time_before(d->retry_at, next))
+				next = d->retry_at;
+			any = true;
+		}
+	}
+	spin_lock(&egpu_tb_evq_lock);
+	if (any && egpu_tb_wq)
+		mod_delayed_work(egpu_tb_wq, &egpu_tb_retry_work,
+				 time_after(next, now) ? next - now : 0);
+	else
+		cancel_delayed_work(&egpu_tb_retry_work);
+	spin_unlock(&egpu_tb_evq_lock);
+}
+
+/*
+ * Account for a failed attempt (@err; @why: what failed) of @d and, when
+ * @retry (the policy, not an administrator's request) and another attempt
+ * may help, schedule it. The reason goes to @msg. Locked.
+ */
+static void egpu_tb_auth_failed(struct egpu_tb_dev *d, int err, bool retry,
+				const char *why, char *msg, size_t len)
+{
+	unsigned int delay;
+
+	d->auth_failures++;
+	d->auth_error = err;
+	if (!retry || !egpu_tb_err_transient(err)) {
+		scnprintf(msg, len, "authorization failed: %s", why);
+		return;
+	}
+	delay = egpu_tb_retry_delay_ms(d->auth_failures);
+	if (!delay) {
+		scnprintf(msg, len,
+			  "authorization failed (attempt %u of %u): %s; gave up (a rule or key change or a replug tries again)",
+			  d->auth_failures, EGPU_TB_AUTH_ATTEMPTS, why);
+		return;
+	}
+	d->retry_pending = true;
+	d->retry_at = jiffies + msecs_to_jiffies(delay);
+	scnprintf(msg, len,
+		  "authorization failed (attempt %u of %u): %s; next attempt in %u ms",
+		  d->auth_failures, EGPU_TB_AUTH_ATTEMPTS, why, delay);
+}
+
+static void egpu_tb_retry_workfn(struct work_struct *work)
+{
+	egpu_tb_kick();
+}
+
 /* ---- keys ----------------------------------------------------------------- */
 
 /* Copy the key for @uuid into @hex (EGPU_TB_KEY_HEX_LEN + 1); false if none. */
@@ -845,9 +994,13 @@ static void egpu_tb_set_decision(struct egpu_tb_dev *d,
 		pr_info("tb %s: %s\n", d->name, reason);
 }
 
-/* Authorize @d and account for it; returns 0 or -errno. Locked. */
+/*
+ * Authorize @d and account for it; a failure the policy may retry
+ * (@retry) is scheduled (egpu_tb_auth_failed()). Returns 0 or -errno.
+ * Locked.
+ */
 static int egpu_tb_authorize_record(struct egpu_tb_dev *d, bool secure,
-				    const char *reason)
+				    const char *reason, bool retry)
 {
 	char why[EGPU_TB_REASON_MAX] = "";
 	char msg[EGPU_TB_REASON_MAX];
@@ -864,17 +1017,24 @@ static int egpu_tb_authorize_record(struct egpu_tb_dev *d, bool secure,
 			scnprintf(msg, sizeof(msg),
 				  "unplugged during authorization (%d)", ret);
 		else
-			scnprintf(msg, sizeof(msg), "authorization failed: %s",
-				  why);
+			egpu_tb_auth_failed(d, ret, retry, why, msg,
+					    sizeof(msg));
 		egpu_tb_set_decision(d, ret == -ENOKEY ? EGPU_TB_DECISION_DENIED :
 				     EGPU_TB_DECISION_FAILED, msg, ret);
 		return ret;
 	}
 	d->by_egpu = true;
 	d->authorized = d->authorized ? d->authorized : 1;
-	scnprintf(msg, sizeof(msg), "%s%s%s in %lld us (%u restarts)", reason,
-		  why[0] ? ", " : "", why,
-		  ktime_us_delta(ktime_get(), start), restarts);
+	if (d->auth_failures)
+		scnprintf(msg, sizeof(msg),
+			  "%s%s%s in %lld us (%u restarts), after %u failed attempt(s), last %d",
+			  reason, why[0] ? ", " : "", why,
+			  ktime_us_delta(ktime_get(), start), restarts,
+			  d->auth_failures, d->auth_error);
+	else
+		scnprintf(msg, sizeof(msg), "%s%s%s in %lld us (%u restarts)",
+			  reason, why[0] ? ", " : "", why,
+			  ktime_us_delta(ktime_get(), start), restarts);
 	egpu_tb_set_decision(d, EGPU_TB_DECISION_AUTHORIZED, msg, 0);
 	egpu_tb_pci_authorized(d);
 	egpu_tb_eval_children(d);
@@ -908,7 +1068,7 @@ static int egpu_tb_authorize_parents(struct egpu_tb_dev *d, bool secure)
 		scnprintf(reason, sizeof(reason),
 			  "authorized as a parent of %s (rule %u, chain=1)",
 			  d->name, d->rule ? d->rule->id : 0);
-		ret = egpu_tb_authorize_record(p, secure, reason);
+		ret = egpu_tb_authorize_record(p, secure, reason, false);
 		if (ret)
 			return ret;
 	}
@@ -929,6 +1089,7 @@ static void egpu_tb_evaluate(struct egpu_tb_dev *d)
 	int ret;
 
 	d->eval = false;
+	d->retry_pending = false;	/* this is the attempt */
 	/* ours already (authorized or adopted): nothing to decide again */
 	if (!d->dev || d->no_reeval || d->by_egpu)
 		return;
@@ -968,6 +1129,11 @@ static void egpu_tb_evaluate(struct egpu_tb_dev *d)
 	}
 	egpu_tb_decide(&in, &out);
 
+	/* attempts used up: no more until a new round (FAILED stays) */
+	if ((out.act == EGPU_TB_ACT_AUTHORIZE || out.act == EGPU_TB_ACT_CHAIN) &&
+	    d->auth_failures >= EGPU_TB_AUTH_ATTEMPTS)
+		return;
+
 	switch (out.act) {
 	case EGPU_TB_ACT_NONE:
 		egpu_tb_set_decision(d, out.decision, out.reason, 0);
@@ -981,17 +1147,20 @@ static void egpu_tb_evaluate(struct egpu_tb_dev *d)
 	case EGPU_TB_ACT_CHAIN:
 		ret = egpu_tb_authorize_parents(d, out.secure);
 		if (ret) {
-			scnprintf(msg, sizeof(msg),
-				  "rule %u: authorizing a parent failed (%d); see its decision",
+			char why[EGPU_TB_REASON_MAX];
+
+			scnprintf(why, sizeof(why),
+				  "rule %u: authorizing a parent failed (%d), see its decision",
 				  rule->id, ret);
+			egpu_tb_auth_failed(d, ret, true, why, msg, sizeof(msg));
 			egpu_tb_set_decision(d, EGPU_TB_DECISION_PENDING, msg,
 					     ret);
 			break;
 		}
-		egpu_tb_authorize_record(d, out.secure, out.reason);
+		egpu_tb_authorize_record(d, out.secure, out.reason, true);
 		break;
 	case EGPU_TB_ACT_AUTHORIZE:
-		egpu_tb_authorize_record(d, out.secure, out.reason);
+		egpu_tb_authorize_record(d, out.secure, out.reason, true);
 		break;
 	}
 }
@@ -1062,6 +1231,7 @@ static void egpu_tb_gone(struct egpu_tb_dev *d, const char *why)
 	egpu_tb_pci_gone(d);
 	d->gone = true;
 	d->eval = false;
+	d->retry_pending = false;
 	list_del_init(&d->node);
 	put_device(d->dev);
 	d->dev = NULL;
@@ -1107,8 +1277,10 @@ static int egpu_tb_do_request(struct egpu_tb_req *req)
 	if (ret > 0)
 		return 0;
 	d->no_reeval = false;
+	egpu_tb_retry_reset(d);
 	ret = egpu_tb_authorize_record(d, !strcmp(dom.security, "secure"),
-				       "authorized by an administrator (netlink)");
+				       "authorized by an administrator (netlink)",
+				       false);
 	if (ret) {
 		scnprintf(why, sizeof(why), "egpu_gate: %s", d->reason);
 		strscpy(req->msg, why, sizeof(req->msg));
@@ -1122,7 +1294,8 @@ static void egpu_tb_workfn(struct work_struct *work)
 	struct egpu_tb_req *req;
 	struct egpu_tb_dev *d;
 	LIST_HEAD(evs);
-	bool reeval, again;
+	bool reeval, auth_seen, again;
+	unsigned long now;
 	unsigned int passes;
 
 	mutex_lock(&egpu_tb_lock);
@@ -1130,6 +1303,8 @@ static void egpu_tb_workfn(struct work_struct *work)
 	list_splice_init(&egpu_tb_evq, &evs);
 	reeval = egpu_tb_reeval;
 	egpu_tb_reeval = false;
+	auth_seen = egpu_tb_auth_seen;
+	egpu_tb_auth_seen = false;
 	spin_unlock(&egpu_tb_evq_lock);
 
 	list_for_each_entry_safe(ev, tmp, &evs, node) {
@@ -1144,11 +1319,34 @@ static void egpu_tb_workfn(struct work_struct *work)
 		kfree(ev);
 	}
 	if (reeval) {
+		/* a rule or key change (or a resume): a new round */
 		list_for_each_entry(d, &egpu_tb_devs, node)
 			if (!d->no_reeval && !d->by_egpu &&
-			    d->decision != EGPU_TB_DECISION_HOST)
+			    d->decision != EGPU_TB_DECISION_HOST) {
 				d->eval = true;
+				egpu_tb_retry_reset(d);
+			}
 	}
+	if (auth_seen && !egpu_tb_paused) {
+		/*
+		 * Some device became authorized (not necessarily by us):
+		 * children waiting for a parent, and devices now found
+		 * authorized (adopted, or reported ALREADY), are looked at
+		 * again; failure counts are kept.
+		 */
+		list_for_each_entry(d, &egpu_tb_devs, node) {
+			if (d->no_reeval || d->by_egpu || d->host || !d->dev)
+				continue;
+			if (d->decision == EGPU_TB_DECISION_PENDING ||
+			    (d->decision != EGPU_TB_DECISION_ALREADY &&
+			     egpu_tb_read_authorized(d) > 0))
+				d->eval = true;
+		}
+	}
+	now = jiffies;
+	list_for_each_entry(d, &egpu_tb_devs, node)
+		if (d->retry_pending && !time_before(now, d->retry_at))
+			d->eval = true;
 	/* Authorizing a parent marks its children, which come later. */
 	for (passes = 0, again = true; again && !egpu_tb_paused && passes < 8;
 	     passes++) {
@@ -1178,6 +1376,7 @@ static void egpu_tb_workfn(struct work_struct *work)
 	list_for_each_entry(d, &egpu_tb_devs, node)
 		if (d->eval && !egpu_tb_paused)
 			egpu_tb_evaluate(d);
+	egpu_tb_retry_arm();
 	mutex_unlock(&egpu_tb_lock);
 }
 
@@ -1264,6 +1463,7 @@ void egpu_tb_dev_deauthorized(struct egpu_tb_dev *d)
 	lockdep_assert_held(&egpu_tb_lock);
 	d->by_egpu = false;
 	d->no_reeval = true;
+	d->retry_pending = false;
 	d->authorized = 0;
 	egpu_tb_set_decision(d, EGPU_TB_DECISION_DENIED,
 			     "de-authorized by egpu-gate", 0);
@@ -1451,6 +1651,7 @@ static void egpu_tb_release_below(struct pci_dev *pdev, const char *why)
 	list_for_each_entry_safe_reverse(d, tmp, &egpu_tb_devs, node)
 		if (!pdev || egpu_tb_dev_below(d->dev, &pdev->dev))
 			egpu_tb_gone(d, why);
+	egpu_tb_retry_arm();	/* cancelled when none is left */
 	mutex_unlock(&egpu_tb_lock);
 }
 
@@ -1556,6 +1757,16 @@ static int egpu_tb_scan_one(struct device *dev, void *data)
 
 /* ---- netlink (genl.c) ------------------------------------------------- */
 
+/* ms until d's scheduled retry (0: due). Locked. */
+static u32 egpu_tb_retry_left_ms(const struct egpu_tb_dev *d)
+{
+	unsigned long now = jiffies;
+
+	if (!time_before(now, d->retry_at))
+		return 0;
+	return jiffies_to_msecs(d->retry_at - now);
+}
+
 int egpu_tb_fill_dev(struct sk_buff *skb, const struct egpu_tb_dev *d)
 {
 	struct nlattr *nest;
@@ -1588,12 +1799,164 @@ int egpu_tb_fill_dev(struct sk_buff *skb, const struct egpu_tb_dev *d)
 	    nla_put_u8(skb, EGPU_A_TB_DECISION, d->decision) ||
 	    nla_put_string(skb, EGPU_A_TB_REASON, d->reason) ||
 	    (d->by_egpu && nla_put_flag(skb, EGPU_A_TB_BY_EGPU)) ||
+	    nla_put_u32(skb, EGPU_A_TB_AUTH_FAILURES, d->auth_failures) ||
+	    (d->auth_error &&
+	     nla_put_s32(skb, EGPU_A_TB_AUTH_ERROR, d->auth_error)) ||
+	    (d->retry_pending &&
+	     nla_put_u32(skb, EGPU_A_TB_AUTH_RETRY_MS, egpu_tb_retry_left_ms(d))) ||
 	    egpu_tb_pci_fill(skb, EGPU_A_TB_PCI, d)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
 	nla_nest_end(skb, nest);
 	return 0;
+}
+
+/* ---- uevents: authorized by someone else (see the top) ------------------- */
+
+#define EGPU_TB_UEV_BUF		4096	/* a uevent: <= 2048 of env + path */
+#define EGPU_TB_UEV_BATCH	64	/* uevents read per run of the work */
+
+static DEFINE_MUTEX(egpu_tb_uev_lock);
+static struct socket *egpu_tb_uev_sock;		/* egpu_tb_uev_lock */
+static char egpu_tb_uev_buf[EGPU_TB_UEV_BUF];	/* egpu_tb_uev_lock */
+static struct work_struct egpu_tb_uev_work;
+
+/*
+ * Is the kernel uevent @buf (@len bytes: "ACTION@DEVPATH" then
+ * "KEY=VALUE" strings, each NUL-terminated) a Thunderbolt device becoming
+ * authorized (change, SUBSYSTEM=thunderbolt, AUTHORIZED=1 or 2)? Pure,
+ * KUnit-tested.
+ */
+static bool egpu_tb_uevent_authorizes(const char *buf, size_t len)
+{
+	bool tb = false, auth = false;
+	size_t i, n;
+
+	if (len < 7 || memcmp(buf, "change@", 7))
+		return false;
+	for (i = 0; i < len; i += n + 1) {
+		n = strnlen(buf + i, len - i);
+		if (n == 21 && !memcmp(buf + i, "SUBSYSTEM=thunderbolt", 21))
+			tb = true;
+		else if (n == 12 && (!memcmp(buf + i, "AUTHORIZED=1", 12) ||
+				     !memcmp(buf + i, "AUTHORIZED=2", 12)))
+			auth = true;
+	}
+	return tb && auth;
+}
+
+/* Data ready (or an overrun) on the uevent socket: any context, no locks. */
+static void egpu_tb_uev_ready(struct sock *sk)
+{
+	schedule_work(&egpu_tb_uev_work);
+}
+
+/*
+ * Read what the uevent socket holds, never waiting, at most
+ * EGPU_TB_UEV_BATCH uevents per run (then it runs again); a Thunderbolt
+ * authorization or a lost uevent has the worker look again.
+ */
+static void egpu_tb_uev_workfn(struct work_struct *work)
+{
+	struct sockaddr_nl from;
+	struct msghdr msg;
+	struct kvec vec;
+	bool seen = false, more = false;
+	unsigned int n;
+	int ret;
+
+	mutex_lock(&egpu_tb_uev_lock);
+	for (n = 0; egpu_tb_uev_sock; n++) {
+		if (n == EGPU_TB_UEV_BATCH) {
+			more = true;
+			break;
+		}
+		memset(&msg, 0, sizeof(msg));
+		memset(&from, 0, sizeof(from));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+		vec.iov_base = egpu_tb_uev_buf;
+		vec.iov_len = sizeof(egpu_tb_uev_buf);
+		ret = kernel_recvmsg(egpu_tb_uev_sock, &msg, &vec, 1,
+				     vec.iov_len, MSG_DONTWAIT);
+		if (ret == -ENOBUFS) {
+			seen = true;	/* uevents were lost: look anyway */
+			continue;
+		}
+		if (ret < 0)
+			break;		/* -EAGAIN: empty */
+		/* the kernel's own (port 0), not a forwarded one */
+		if (!from.nl_pid &&
+		    egpu_tb_uevent_authorizes(egpu_tb_uev_buf,
+					      min_t(size_t, ret, sizeof(egpu_tb_uev_buf))))
+			seen = true;
+	}
+	mutex_unlock(&egpu_tb_uev_lock);
+	if (seen) {
+		spin_lock(&egpu_tb_evq_lock);
+		egpu_tb_auth_seen = true;
+		spin_unlock(&egpu_tb_evq_lock);
+		egpu_tb_kick();
+	}
+	if (more)
+		schedule_work(&egpu_tb_uev_work);
+}
+
+/*
+ * Listen to the kernel's uevents (init_net, group 1). Without it the
+ * policy still works; children then wait for the next rule change.
+ */
+static void egpu_tb_uev_start(void)
+{
+	struct sockaddr_nl addr = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = 1,
+	};
+	struct socket *sock;
+	int ret;
+
+	INIT_WORK(&egpu_tb_uev_work, egpu_tb_uev_workfn);
+	ret = sock_create_kern(&init_net, AF_NETLINK, SOCK_DGRAM,
+			       NETLINK_KOBJECT_UEVENT, &sock);
+	if (ret) {
+		pr_warn("tb: no uevent socket (%d): a parent authorized by someone else is seen at the next rule change only\n",
+			ret);
+		return;
+	}
+	write_lock_bh(&sock->sk->sk_callback_lock);
+	sock->sk->sk_data_ready = egpu_tb_uev_ready;
+	sock->sk->sk_error_report = egpu_tb_uev_ready;
+	write_unlock_bh(&sock->sk->sk_callback_lock);
+	ret = egpu_kernel_bind(sock, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret) {
+		pr_warn("tb: cannot join the uevent group (%d): a parent authorized by someone else is seen at the next rule change only\n",
+			ret);
+		sock_release(sock);
+		return;
+	}
+	mutex_lock(&egpu_tb_uev_lock);
+	egpu_tb_uev_sock = sock;
+	mutex_unlock(&egpu_tb_uev_lock);
+}
+
+/*
+ * Close the socket, then wait for the work: after sock_release() no
+ * uevent reaches the socket (netlink's release excludes broadcasts in
+ * progress), so nothing schedules the work again, and a run still pending
+ * finds no socket.
+ */
+static void egpu_tb_uev_stop(void)
+{
+	struct socket *sock;
+
+	mutex_lock(&egpu_tb_uev_lock);
+	sock = egpu_tb_uev_sock;
+	egpu_tb_uev_sock = NULL;
+	mutex_unlock(&egpu_tb_uev_lock);
+	if (sock)
+		sock_release(sock);
+	cancel_work_sync(&egpu_tb_uev_work);
 }
 
 /* ---- init / exit ---------------------------------------------------------- */
@@ -1622,10 +1985,13 @@ int egpu_tb_init(void)
 		goto err_umount;
 	}
 	INIT_WORK(&egpu_tb_work, egpu_tb_workfn);
+	INIT_DELAYED_WORK(&egpu_tb_retry_work, egpu_tb_retry_workfn);
 	INIT_WORK(&egpu_tb_attach_work, egpu_tb_attach_workfn);
+	egpu_tb_uev_start();
 	ret = bus_register_notifier(&pci_bus_type, &egpu_tb_pci_nb);
 	if (ret) {
 		pr_err("tb: cannot register the PCI bus notifier: %d\n", ret);
+		egpu_tb_uev_stop();
 		goto err_wq;
 	}
 	/* after the notifier: an NHI binding now is seen by one or both */
@@ -1652,6 +2018,7 @@ void egpu_tb_exit(void)
 
 	/* No new attachments: notifier gone, pending ones dropped. */
 	bus_unregister_notifier(&pci_bus_type, &egpu_tb_pci_nb);
+	egpu_tb_uev_stop();
 	mutex_lock(&egpu_tb_attach_lock);
 	egpu_tb_exiting = true;
 	mutex_unlock(&egpu_tb_attach_lock);
@@ -1694,6 +2061,8 @@ void egpu_tb_exit(void)
 	wq = egpu_tb_wq;
 	egpu_tb_wq = NULL;	/* egpu_tb_kick() queues nothing from now on */
 	spin_unlock(&egpu_tb_evq_lock);
+	/* nothing re-arms it now (egpu_tb_retry_arm() checks egpu_tb_wq) */
+	cancel_delayed_work_sync(&egpu_tb_retry_work);
 	destroy_workqueue(wq);	/* runs what is queued: no events */
 	spin_lock(&egpu_tb_evq_lock);
 	while ((req = list_first_entry_or_null(&egpu_tb_reqs,

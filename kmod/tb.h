@@ -53,6 +53,13 @@ struct egpu_tb_rule;
 /* Bounds of one authorized write (restarts included). */
 #define EGPU_TB_AUTH_TIMEOUT_MS	5000
 
+/*
+ * Retries of a failed authorization (tb.c, "Retries"): at most
+ * EGPU_TB_AUTH_ATTEMPTS attempts per round (uapi/egpu_gate.h), the n-th
+ * retry EGPU_TB_RETRY_BASE_MS << (n - 1) after the failure before it.
+ */
+#define EGPU_TB_RETRY_BASE_MS	1000
+
 /* Domain state, read live from the domain's sysfs attributes. */
 struct egpu_tb_domain_info {
 	char security[EGPU_TB_SECURITY_MAX];	/* "user", ... ; "" unknown */
@@ -100,6 +107,16 @@ struct egpu_tb_dev {
 	bool by_egpu;
 	bool eval;			/* waiting for the worker */
 	bool no_reeval;			/* de-authorized by us: leave alone */
+	/*
+	 * Failed authorization attempts of the current round (a round
+	 * starts at the plug, a rule or key change, a resume and
+	 * EGPU_CMD_TB_AUTHORIZE; kept after a success), the last one's
+	 * error, and the retry the worker runs at retry_at (jiffies).
+	 */
+	unsigned int auth_failures;
+	int auth_error;			/* -errno, 0: none this round */
+	bool retry_pending;
+	unsigned long retry_at;
 	struct egpu_tb_domain_info dom;	/* domain state at the last look */
 	void *pci;			/* owned by tb_pci.c (NULL until then) */
 };

@@ -2,7 +2,10 @@
 /*
  * tb_test.c - KUnit suite of the Thunderbolt policy decision
  * (egpu_tb_decide(), pure): every decision, action and reason from fake
- * device, domain and rule inputs. #included at the end of tb.c when built
+ * device, domain and rule inputs; the retry policy of a failed
+ * authorization (which errors, delays, attempts, reasons) on a fake
+ * record; the uevent filter that sees a device authorized by someone
+ * else. #included at the end of tb.c when built
  * with EGPU_KUNIT=1.
  */
 #include <kunit/test.h>
@@ -244,6 +247,149 @@ static void egpu_tb_test_parent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (int)out.decision, (int)EGPU_TB_DECISION_DENIED);
 }
 
+static void egpu_tb_test_err_transient(struct kunit *test)
+{
+	static const int transient[] = { -EBUSY, -ETIMEDOUT, -EIO, -EAGAIN,
+					 -ENOMEM, -ENOSPC, -EINTR };
+	static const int final[] = { 0, -ENODEV, -ENOENT, -ENOKEY,
+				     -EKEYREJECTED, -EINVAL, -EPERM, -EACCES,
+				     -EOPNOTSUPP };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(transient); i++)
+		KUNIT_EXPECT_TRUE_MSG(test, egpu_tb_err_transient(transient[i]),
+				      "%d", transient[i]);
+	for (i = 0; i < ARRAY_SIZE(final); i++)
+		KUNIT_EXPECT_FALSE_MSG(test, egpu_tb_err_transient(final[i]),
+				       "%d", final[i]);
+}
+
+static void egpu_tb_test_retry_delay(struct kunit *test)
+{
+	unsigned int n, attempts = 1;
+
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(0), 0U);
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(1), 1000U);
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(2), 2000U);
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(3), 4000U);
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(4), 0U);
+	KUNIT_EXPECT_EQ(test, egpu_tb_retry_delay_ms(UINT_MAX), 0U);
+	/* every attempt after the first follows a delay: bounded in all */
+	for (n = 1; egpu_tb_retry_delay_ms(n); n++)
+		attempts++;
+	KUNIT_EXPECT_EQ(test, attempts, (unsigned int)EGPU_TB_AUTH_ATTEMPTS);
+}
+
+static void egpu_tb_expect_msg(struct kunit *test, const char *msg,
+			       const char *substr)
+{
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(msg, substr),
+				  "reason '%s' lacks '%s'", msg, substr);
+}
+
+/* The policy's attempts on a fake record, as egpu_tb_evaluate() runs them. */
+static void egpu_tb_test_auth_failed(struct kunit *test)
+{
+	struct egpu_tb_dev *d;
+	char msg[EGPU_TB_REASON_MAX];
+	unsigned long before;
+	unsigned int i;
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	for (i = 1; i < EGPU_TB_AUTH_ATTEMPTS; i++) {
+		d->retry_pending = false;	/* the attempt clears it */
+		before = jiffies;
+		egpu_tb_auth_failed(d, -EBUSY, true, "writing 1 failed (-16)",
+				    msg, sizeof(msg));
+		KUNIT_EXPECT_EQ(test, d->auth_failures, i);
+		KUNIT_EXPECT_EQ(test, d->auth_error, -EBUSY);
+		KUNIT_EXPECT_TRUE(test, d->retry_pending);
+		KUNIT_EXPECT_FALSE(test, time_before(d->retry_at, before +
+			msecs_to_jiffies(egpu_tb_retry_delay_ms(i))));
+		egpu_tb_expect_msg(test, msg, "next attempt in");
+		egpu_tb_expect_msg(test, msg, "writing 1 failed (-16)");
+	}
+	egpu_tb_expect_msg(test, msg, "attempt 3 of 4");
+	egpu_tb_expect_msg(test, msg, "in 4000 ms");
+	/* the last attempt: no retry, the reason says so */
+	d->retry_pending = false;
+	egpu_tb_auth_failed(d, -ETIMEDOUT, true, "timed out", msg, sizeof(msg));
+	KUNIT_EXPECT_EQ(test, d->auth_failures, 4U);
+	KUNIT_EXPECT_EQ(test, d->auth_error, -ETIMEDOUT);
+	KUNIT_EXPECT_FALSE(test, d->retry_pending);
+	egpu_tb_expect_msg(test, msg, "attempt 4 of 4");
+	egpu_tb_expect_msg(test, msg, "gave up");
+	/* a new round */
+	egpu_tb_retry_reset(d);
+	KUNIT_EXPECT_EQ(test, d->auth_failures, 0U);
+	KUNIT_EXPECT_EQ(test, d->auth_error, 0);
+	/* an error another attempt cannot fix: counted, not retried */
+	egpu_tb_auth_failed(d, -EKEYREJECTED, true, "key rejected", msg,
+			    sizeof(msg));
+	KUNIT_EXPECT_EQ(test, d->auth_failures, 1U);
+	KUNIT_EXPECT_FALSE(test, d->retry_pending);
+	KUNIT_EXPECT_STREQ(test, msg, "authorization failed: key rejected");
+	/* an administrator's request is never retried */
+	egpu_tb_retry_reset(d);
+	egpu_tb_auth_failed(d, -EBUSY, false, "busy", msg, sizeof(msg));
+	KUNIT_EXPECT_EQ(test, d->auth_failures, 1U);
+	KUNIT_EXPECT_FALSE(test, d->retry_pending);
+	KUNIT_EXPECT_STREQ(test, msg, "authorization failed: busy");
+}
+
+static const char egpu_tb_uev_auth1[] =
+	"change@/devices/pci0000:00/0000:00:03.0/domain0/0-0/0-1\0"
+	"ACTION=change\0DEVPATH=/devices/pci0000:00/0000:00:03.0/domain0/0-0/0-1\0"
+	"SUBSYSTEM=thunderbolt\0DEVTYPE=thunderbolt_device\0"
+	"AUTHORIZED=1\0SEQNUM=1234\0";
+static const char egpu_tb_uev_auth2[] =
+	"change@/d/0-301\0SUBSYSTEM=thunderbolt\0AUTHORIZED=2\0";
+static const char egpu_tb_uev_deauth[] =
+	"change@/d/0-1\0SUBSYSTEM=thunderbolt\0AUTHORIZED=0\0";
+static const char egpu_tb_uev_add[] =
+	"add@/d/0-1\0SUBSYSTEM=thunderbolt\0AUTHORIZED=1\0";
+static const char egpu_tb_uev_usb[] =
+	"change@/d/usb1\0SUBSYSTEM=usb\0AUTHORIZED=1\0";
+static const char egpu_tb_uev_subsys[] =
+	"change@/d/0-1\0SUBSYSTEM=thunderbolt_x\0AUTHORIZED=1\0";
+static const char egpu_tb_uev_value[] =
+	"change@/d/0-1\0SUBSYSTEM=thunderbolt\0AUTHORIZED=10\0";
+static const char egpu_tb_uev_domain[] =
+	"change@/d/domain0\0SUBSYSTEM=thunderbolt\0";
+/* no NUL after the last string (only the array's own) */
+static const char egpu_tb_uev_open[] =
+	"change@/d/0-1\0SUBSYSTEM=thunderbolt\0AUTHORIZED=1";
+
+static void egpu_tb_test_uevent(struct kunit *test)
+{
+	static const struct {
+		const char *buf;
+		size_t len;
+		bool want;
+	} cases[] = {
+		{ egpu_tb_uev_auth1, sizeof(egpu_tb_uev_auth1) - 1, true },
+		{ egpu_tb_uev_auth2, sizeof(egpu_tb_uev_auth2) - 1, true },
+		{ egpu_tb_uev_deauth, sizeof(egpu_tb_uev_deauth) - 1, false },
+		{ egpu_tb_uev_add, sizeof(egpu_tb_uev_add) - 1, false },
+		{ egpu_tb_uev_usb, sizeof(egpu_tb_uev_usb) - 1, false },
+		{ egpu_tb_uev_subsys, sizeof(egpu_tb_uev_subsys) - 1, false },
+		{ egpu_tb_uev_value, sizeof(egpu_tb_uev_value) - 1, false },
+		{ egpu_tb_uev_domain, sizeof(egpu_tb_uev_domain) - 1, false },
+		{ egpu_tb_uev_open, sizeof(egpu_tb_uev_open) - 1, true },
+		/* cut short before AUTHORIZED; empty */
+		{ egpu_tb_uev_auth1, 60, false },
+		{ egpu_tb_uev_auth1, 0, false },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    egpu_tb_uevent_authorizes(cases[i].buf,
+							      cases[i].len),
+				    cases[i].want, "case %u", i);
+}
+
 static struct kunit_case egpu_tb_test_cases[] = {
 	KUNIT_CASE(egpu_tb_test_host),
 	KUNIT_CASE(egpu_tb_test_default_deny),
@@ -256,6 +402,10 @@ static struct kunit_case egpu_tb_test_cases[] = {
 	KUNIT_CASE(egpu_tb_test_iommu),
 	KUNIT_CASE(egpu_tb_test_secure),
 	KUNIT_CASE(egpu_tb_test_parent),
+	KUNIT_CASE(egpu_tb_test_err_transient),
+	KUNIT_CASE(egpu_tb_test_retry_delay),
+	KUNIT_CASE(egpu_tb_test_auth_failed),
+	KUNIT_CASE(egpu_tb_test_uevent),
 	{}
 };
 
