@@ -80,6 +80,7 @@
 #define TBSIM_MAX_BOOT_ACL	16
 #define TBSIM_MAX_DEPTH		6	/* route: one byte (port) per hop */
 #define TBSIM_MAX_WAIT_MS	60000	/* bound of every simulated delay */
+#define TBSIM_MAX_AUTH_FAIL	1000	/* set D-R auth_fail=N */
 #define TBSIM_NAME_LEN		64
 #define TBSIM_TAG_LEN		32
 #define TBSIM_EV_LEN		96
@@ -165,6 +166,10 @@ struct tbsim_switch {
 	bool has_devkey;
 	bool removed;
 	unsigned int deauth_delay_ms;
+	unsigned int auth_fail;		/* approvals left to fail */
+	unsigned int auth_errno;	/* ... with -auth_errno */
+	unsigned int auth_failed;	/* approvals failed so far */
+	unsigned int approvals;		/* approval attempts (incl. failed) */
 	char tag[TBSIM_TAG_LEN];
 };
 
@@ -291,6 +296,15 @@ static int tbsim_approve(struct tbsim_switch *sw)
 {
 	if (!sw->parent || !sw->parent->authorized)
 		return -EINVAL;
+	sw->approvals++;
+	if (sw->auth_fail) {
+		/* the connection manager failed (set D-R auth_fail=N) */
+		sw->auth_fail--;
+		sw->auth_failed++;
+		pr_info("approval of %s fails with %d (injected, %u left)\n",
+			dev_name(&sw->dev), -(int)sw->auth_errno, sw->auth_fail);
+		return -(int)sw->auth_errno;
+	}
 	tbsim_tunnel_up(sw);
 	return 0;
 }
@@ -1467,9 +1481,10 @@ static int tbsim_cmd_domain(const struct tbsim_args *a)
 
 static int tbsim_cmd_set(const struct tbsim_args *a)
 {
-	static const char * const keys[] = { "deauth_delay_ms", NULL };
+	static const char * const keys[] = { "deauth_delay_ms", "auth_fail",
+					     "auth_errno", NULL };
 	struct tbsim_switch *sw;
-	unsigned int ms;
+	unsigned int ms, fail, err;
 	int ret;
 
 	if (a->argc < 2 || tbsim_check_opts(a, 2, keys))
@@ -1479,9 +1494,18 @@ static int tbsim_cmd_set(const struct tbsim_args *a)
 		return -ENOENT;
 	mutex_lock(&sw->tb->lock);
 	ms = sw->deauth_delay_ms;
-	ret = tbsim_opt_uint(a, "deauth_delay_ms", TBSIM_MAX_WAIT_MS, &ms);
-	if (!ret)
+	fail = sw->auth_fail;
+	err = sw->auth_errno ? sw->auth_errno : EBUSY;
+	ret = tbsim_opt_uint(a, "deauth_delay_ms", TBSIM_MAX_WAIT_MS, &ms) ?:
+	      tbsim_opt_uint(a, "auth_fail", TBSIM_MAX_AUTH_FAIL, &fail) ?:
+	      tbsim_opt_uint(a, "auth_errno", MAX_ERRNO, &err);
+	if (!ret && !err)
+		ret = -EINVAL;
+	if (!ret) {
 		sw->deauth_delay_ms = ms;
+		sw->auth_fail = fail;
+		sw->auth_errno = err;
+	}
 	mutex_unlock(&sw->tb->lock);
 	return ret;
 }
@@ -1521,8 +1545,11 @@ static int tbsim_reset(void)
  *   remove D-R         unplug a switch and its subtree
  *   domain [domain=N] [security=none|user|secure|dponly|usbonly|nopcie]
  *       [iommu_dma_protection=0|1] [deauthorization=0|1] [nboot_acl=N]
- *   set D-R deauth_delay_ms=N
- *                      de-authorization of D-R hangs N ms (<= 60000)
+ *   set D-R [deauth_delay_ms=N] [auth_fail=N] [auth_errno=E]
+ *                      de-authorization of D-R hangs N ms (<= 60000);
+ *                      its next N approvals (authorized 1 or 2 with the
+ *                      parent authorized, <= 1000) fail with -E (default
+ *                      EBUSY), as a connection manager's error would
  *   hold_lock [domain=N] ms=N
  *                      a worker holds the domain lock for N ms (<= 60000);
  *                      the write returns once it holds it
@@ -1629,10 +1656,11 @@ static void tbsim_show_tree(struct seq_file *m, struct tbsim_switch *sw)
 {
 	struct tbsim_switch *child;
 
-	seq_printf(m, "%s parent=%s authorized=%u vendor=%#x device=%#x tag=%s deauth_delay_ms=%u key=%d devkey=%d\n",
+	seq_printf(m, "%s parent=%s authorized=%u vendor=%#x device=%#x tag=%s deauth_delay_ms=%u key=%d devkey=%d approvals=%u auth_failed=%u auth_fail=%u\n",
 		   dev_name(&sw->dev), sw->parent ? dev_name(&sw->parent->dev) : "-",
 		   sw->authorized, sw->vendor, sw->device, sw->tag, sw->deauth_delay_ms,
-		   !!sw->key, sw->has_devkey);
+		   !!sw->key, sw->has_devkey, sw->approvals, sw->auth_failed,
+		   sw->auth_fail);
 	list_for_each_entry(child, &sw->children, sibling)
 		tbsim_show_tree(m, child);
 }
