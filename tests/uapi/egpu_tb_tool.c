@@ -193,6 +193,9 @@ static void print_dev(struct nlattr *attrs, int len, void *ctx)
 			case EGPU_A_TB_DECISION: printf(" decision=%u", *(uint8_t *)adata(t)); break;
 			case EGPU_A_TB_BY_EGPU: printf(" by_egpu=1"); break;
 			case EGPU_A_TB_PCI: printf(" pci=%s", (char *)adata(t)); break;
+			case EGPU_A_TB_AUTH_FAILURES: printf(" failures=%u", *(uint32_t *)adata(t)); break;
+			case EGPU_A_TB_AUTH_ERROR: printf(" auth_error=%d", *(int32_t *)adata(t)); break;
+			case EGPU_A_TB_AUTH_RETRY_MS: printf(" retry_ms=%u", *(uint32_t *)adata(t)); break;
 			default: break;
 			}
 		}
