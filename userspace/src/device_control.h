@@ -35,6 +35,12 @@ struct TbDevice {
   std::optional<std::string> reason{};
   bool byEgpu = false;
   std::vector<std::string> pci{};            // PCI functions below it
+  // Failed authorization attempts of the current round, the last error
+  // (-errno) and the time to the next attempt (absent: none scheduled);
+  // all absent from a module that does not report them.
+  std::optional<uint32_t> authFailures{};
+  std::optional<int32_t> authError{};
+  std::optional<uint32_t> authRetryMs{};
   bool operator==(const TbDevice&) const = default;
 };
 

@@ -92,6 +92,9 @@ TbDevice decode_tb(std::span<const uint8_t> attrs) {
   OPT_UINT(d.ruleId, uint32_t, tb, EGPU_A_TB_RULE_ID);
   OPT_UINT(d.decision, uint8_t, tb, EGPU_A_TB_DECISION);
   OPT_STR(d.reason, tb, EGPU_A_TB_REASON);
+  OPT_UINT(d.authFailures, uint32_t, tb, EGPU_A_TB_AUTH_FAILURES);
+  OPT_UINT(d.authError, int32_t, tb, EGPU_A_TB_AUTH_ERROR);
+  OPT_UINT(d.authRetryMs, uint32_t, tb, EGPU_A_TB_AUTH_RETRY_MS);
   if (const nlattr* a = tb[EGPU_A_TB_BY_EGPU]) {
     if (nla_len(a) != 0)
       throw malformed_reply(r.what(), fmt::format("EGPU_A_TB_BY_EGPU has {} bytes, expected 0",

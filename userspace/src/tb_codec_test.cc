@@ -50,6 +50,9 @@ Bytes egpu_tb_reply() {
                   .flag(EGPU_A_TB_BY_EGPU)
                   .str(EGPU_A_TB_PCI, "0000:30:00.0")
                   .str(EGPU_A_TB_PCI, "0000:30:00.1")
+                  .u32(EGPU_A_TB_AUTH_FAILURES, 2)
+                  .u32(EGPU_A_TB_AUTH_ERROR, static_cast<uint32_t>(-16))
+                  .u32(EGPU_A_TB_AUTH_RETRY_MS, 1500)
                   .u32(99, 1);  // unknown: ignored
             })
       .bytes();
@@ -74,6 +77,9 @@ TEST(DecodeTb, FullDevice) {
   EXPECT_EQ(d.reason, "rule 7");
   EXPECT_TRUE(d.byEgpu);
   EXPECT_THAT(d.pci, ElementsAre("0000:30:00.0", "0000:30:00.1"));
+  EXPECT_EQ(d.authFailures, 2u);
+  EXPECT_EQ(d.authError, -16);
+  EXPECT_EQ(d.authRetryMs, 1500u);
 }
 
 TEST(DecodeTb, HostRouterWithOnlyRequiredAttributes) {

@@ -17,6 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using testing::FakeControl;
 using testing::FakeSystem;
@@ -115,6 +116,32 @@ TEST_F(TbTest, ListTree) {
             "        |-- pci 0000:2c:00.0\n"
             "        |-- pci 0000:30:00.0\n"
             "        `-- pci 0000:30:00.1\n");
+}
+
+TEST_F(TbTest, ListShowsFailedAttempts) {
+  with_module(false);
+  TbDevice& e = sys.devices.devices[2];
+  e.decision = EGPU_TB_DECISION_FAILED;
+  e.reason = "authorization failed (attempt 2 of 4): busy; next attempt in 2000 ms";
+  e.authFailures = 2;
+  e.authError = -EBUSY;
+  e.authRetryMs = 1500;
+  sys.devices.devices[0].authFailures = 0;
+  auto r = run({"tb", "list", "--tree"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("decision=failed  rule=1  failures=2/4 last=EBUSY retry-in=1500ms "
+                               "(authorization failed (attempt 2 of 4)"));
+  EXPECT_THAT(r.out, Not(HasSubstr("failures=0")));
+  r = run({"tb", "list", "--json"});
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["devices"][2]["auth_failures"], 2);
+  EXPECT_EQ(j["devices"][2]["auth_error"], "EBUSY");
+  EXPECT_EQ(j["devices"][2]["auth_errno"], -EBUSY);
+  EXPECT_EQ(j["devices"][2]["auth_retry_ms"], 1500);
+  EXPECT_EQ(j["devices"][0]["auth_failures"], 0);
+  EXPECT_TRUE(j["devices"][0]["auth_error"].is_null());
+  EXPECT_TRUE(j["devices"][1]["auth_failures"].is_null());  // not reported
+  EXPECT_TRUE(j["devices"][2]["reason"].get<std::string>().starts_with("authorization failed"));
 }
 
 TEST_F(TbTest, ListEmpty) {

@@ -91,6 +91,11 @@ void print_tb_tree(std::ostream& out, const std::vector<TbDevice>& devices, bool
       s += "  decision=" + decision_text(d);
       if (d.ruleId) s += fmt::format("  rule={}", *d.ruleId);
       if (d.byEgpu) s += "  by-egpu-gate";
+      if (d.authFailures && *d.authFailures > 0) {
+        s += fmt::format("  failures={}/{}", *d.authFailures, EGPU_TB_AUTH_ATTEMPTS);
+        if (d.authError) s += " last=" + result_name(*d.authError);
+        if (d.authRetryMs) s += fmt::format(" retry-in={}ms", *d.authRetryMs);
+      }
       if (d.reason) s += " (" + *d.reason + ")";
     }
     return s;
@@ -134,6 +139,10 @@ Json tb_device_json(const TbDevice& d) {
   j["reason"] = or_null(d.reason);
   j["by_egpu"] = d.byEgpu;
   j["pci"] = d.pci;
+  j["auth_failures"] = or_null(d.authFailures);
+  j["auth_error"] = d.authError ? Json(result_name(*d.authError)) : Json(nullptr);
+  j["auth_errno"] = or_null(d.authError);
+  j["auth_retry_ms"] = or_null(d.authRetryMs);
   return j;
 }
 
