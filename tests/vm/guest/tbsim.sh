@@ -227,6 +227,22 @@ ctl set 0-1 deauth_delay_ms=0
 vm_wait $WAIT gpu_none && vm_pass "GPU gone after the slow de-authorization" ||
 	{ vm_fail "GPU gone after the slow de-authorization" "$(vm_pci_find 1234 11e8)"; relay_diag; }
 
+# --- injected approval errors (set D-R auth_fail=N auth_errno=E) -------------
+ctl set 0-1 auth_fail=2 auth_errno=1
+expect_err "injected approval error 1 of 2 (EPERM)" "Operation not permitted" "$E/authorized" 1
+expect_err "injected approval error 2 of 2 (EPERM)" "Operation not permitted" "$E/authorized" 1
+check_attr "0-1 still unauthorized after the injected errors" "$E/authorized" '^0$'
+if tbsim_state | grep -qE '^0-1 .* auth_failed=2 auth_fail=0$'; then
+	vm_pass "the dump counts the injected failures"
+else
+	vm_fail "the dump counts the injected failures" "$(tbsim_state)"
+fi
+if tbsim_ctl set 0-1 auth_fail=1001 >/dev/null; then vm_fail "auth_fail above 1000 refused" "accepted"; else vm_pass "auth_fail above 1000 refused"; fi
+expect_ok "the next approval succeeds" "$E/authorized" 1
+vm_wait $WAIT gpu_two || { vm_fail "GPU back after the injected errors" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+expect_ok "de-authorize 0-1 again" "$E/authorized" 0
+vm_wait $WAIT gpu_none || { vm_fail "GPU gone again" "$(vm_pci_find 1234 11e8)"; relay_diag; }
+
 # --- racing writers on a contended lock: exactly one wins -------------------
 ctl hold_lock ms=1000
 pids=
