@@ -121,6 +121,7 @@ Context::Context(std::ostream& out, std::ostream& err, Connector connect)
 Context::~Context() = default;
 
 Control& Context::control() {
+  if (!forbid_live_.empty()) throw live_forbidden(forbid_live_, "contact module egpu_gate");
   if (!control_) control_ = connect_();
   return *control_;
 }

@@ -36,6 +36,13 @@ class Context {
   // The module; connects on the first call.  Throws Error.
   Control& control();
 
+  // Files-only mode (policy apply --offline): from now on control(),
+  // devices() and system().sysfs()/netlinkDevices()/events() throw an
+  // internal Error naming `why` instead of opening a netlink socket (which
+  // can make the kernel load the module) or touching /sys.  Only
+  // system().files() and system().runner() stay usable.
+  void forbid_live(std::string why);
+
   // Global --sysfs-root ("" = /sys).
   std::string sysfsRoot;
   // The host (sysfs, files, programs; system.h), made on first use by the
@@ -49,6 +56,7 @@ class Context {
 
  private:
   Connector connect_;
+  std::string forbid_live_;  // non-empty: files-only mode, the reason
   std::unique_ptr<Control> control_;
   SystemFactory system_factory_;
   std::unique_ptr<System> system_;

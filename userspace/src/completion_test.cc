@@ -57,6 +57,7 @@ TEST_F(Completion, Options) {
   EXPECT_EQ(complete("egpuctl --sy"), "--sysfs-root");
   EXPECT_EQ(complete("egpuctl tb list --t"), "--tree");
   EXPECT_EQ(complete("egpuctl monitor --co"), "--count");
+  EXPECT_EQ(complete("egpuctl policy apply --of"), "--offline");
 }
 
 TEST_F(Completion, ThunderboltNamesAndBdfsFromSysfs) {

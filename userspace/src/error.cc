@@ -36,6 +36,13 @@ Error local_error(std::string_view what, std::string_view detail) {
   return Error(ExitCode::kFailure, fmt::format("{}: {}", what, detail));
 }
 
+Error live_forbidden(std::string_view why, std::string_view what) {
+  return Error(ExitCode::kFailure,
+               fmt::format("internal error: {} must not {}; stopped before doing it (nothing "
+                           "live was touched); please report this",
+                           why, what));
+}
+
 Error malformed_reply(std::string_view what, std::string_view detail) {
   return Error(ExitCode::kFailure,
                fmt::format("{}: malformed reply from module egpu_gate: {}", what, detail));

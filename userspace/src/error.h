@@ -51,6 +51,9 @@ Error local_error(std::string_view what, std::string_view detail);
 Error malformed_reply(std::string_view what, std::string_view detail);
 // Bad command line.
 Error usage_error(std::string_view message);
+// A files-only mode (`why`, e.g. "policy apply --offline") was about to
+// `what` (e.g. "contact module egpu_gate"): a bug, stopped before it.
+Error live_forbidden(std::string_view why, std::string_view what);
 
 // strerror() text for errnum, independent of the locale ("Operation not
 // permitted"); "error N" for unknown numbers.

@@ -25,6 +25,12 @@ TEST(ManPage, NamesEveryCommand) {
     EXPECT_THAT(man, ::testing::HasSubstr(".BR " + c.name + " ")) << c.name;
 }
 
+TEST(ManPage, DocumentsPolicyApplyOffline) {
+  const std::string man = manpage();
+  EXPECT_THAT(man, ::testing::HasSubstr(".BR policy \" apply [\" \\-\\-offline \"]"));
+  EXPECT_THAT(man, ::testing::HasSubstr(".B \\-\\-offline\n"));
+}
+
 TEST(ManPage, DocumentsEveryExitCode) {
   const std::string man = manpage();
   for (int code = 0; code <= 4; ++code)

@@ -39,8 +39,8 @@ ConfigChange desired_config(const Policy& p, const std::optional<Config>& live) 
 namespace {
 
 struct Step {
-  std::string name;                // "write /etc/modprobe.d/egpu-gate.conf"
-  std::function<void()> run;
+  std::string name;                   // "write /etc/modprobe.d/egpu-gate.conf"
+  std::function<std::string()> run;   // returns what to add to "done" ("" for nothing)
   std::function<std::string()> undo;  // returns what it restored; throws Error
   bool undo_on_own_failure = false;   // the step may have half-happened
 };
@@ -60,6 +60,7 @@ Step file_step(FileTree& fs, const std::string& path, const std::string& content
             previous->content = fs.read_file(path);
             previous->known = true;
             fs.write_atomic(path, content, mode, ExistingMode::kKeep);
+            return std::string();
           },
       .undo =
           [&fs, path, previous]() -> std::string {
@@ -75,6 +76,31 @@ Step file_step(FileTree& fs, const std::string& path, const std::string& content
   };
 }
 
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const std::string& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+// The images update-initramfs says it generated ("update-initramfs:
+// Generating /boot/initrd.img-6.1.0-28-amd64"), in its order.
+std::vector<std::string> generated_images(const std::string& output) {
+  static constexpr std::string_view kTag = "Generating ";
+  std::vector<std::string> images;
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t end = output.find('\n', pos);
+    if (end == std::string::npos) end = output.size();
+    const std::string_view line(output.data() + pos, end - pos);
+    if (line.starts_with("update-initramfs: ")) {
+      const size_t at = line.find(kTag);
+      if (at != std::string_view::npos) images.emplace_back(line.substr(at + kTag.size()));
+    }
+    pos = end + 1;
+  }
+  return images;
+}
+
 }  // namespace
 
 void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
@@ -85,7 +111,13 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
 
   // --- live ---------------------------------------------------------------
   Control* control = nullptr;
+  if (!options.live)
+    notes.push_back(
+        "offline (--offline): module egpu_gate was not contacted and nothing live changed; the "
+        "policy takes effect at the next boot (or the next load of the module); to apply it "
+        "now, run `egpuctl policy apply` without --offline");
   if (options.live) {
+    if (!env.control) throw Error(ExitCode::kFailure, "internal error: apply without a module");
     try {
       control = &env.control();
       // Connecting is lazy: the first request tells whether it is there.
@@ -111,7 +143,11 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
       const std::string text = rules_text(policy.rules);
       steps.push_back(Step{
           .name = fmt::format("live: set the Thunderbolt rules ({})", policy.rules.size()),
-          .run = [control, text] { control->setTbRules(text); },
+          .run =
+              [control, text] {
+                control->setTbRules(text);
+                return std::string();
+              },
           .undo =
               [control, previous]() -> std::string {
                 control->setTbRules(previous);
@@ -127,7 +163,11 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
     const std::optional<Config> before = status.config;
     steps.push_back(Step{
         .name = "live: set teardown and reset settings",
-        .run = [control, want] { control->setConfig(want); },
+        .run =
+            [control, want] {
+              control->setConfig(want);
+              return std::string();
+            },
         .undo = [control, before, want]() -> std::string {
           ConfigChange back;
           if (before) {
@@ -157,6 +197,7 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
                     if (e.errnum() != EEXIST) throw;  // already there: fine
                   }
                 }
+                return std::string();
               },
           .undo =
               [control, added]() -> std::string {
@@ -180,24 +221,33 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
       notes.push_back("initramfs not updated: --root points at another tree");
     else
       steps.push_back(Step{
-          .name = "update the initramfs (update-initramfs -u)",
+          .name = fmt::format("update the initramfs ({})", command_line(kUpdateInitramfs)),
           .run =
-              [&env] {
+              [&env, &notes]() -> std::string {
+                const std::string cmd = command_line(kUpdateInitramfs);
                 // Bounded generously: a slow disk and many kernels take minutes.
-                const RunResult r =
-                    env.programs.run({"update-initramfs", "-u"}, std::chrono::minutes(15));
+                const RunResult r = env.programs.run(kUpdateInitramfs, std::chrono::minutes(15));
                 if (r.status != 0) {
                   std::string tail = r.output;
                   if (tail.size() > 800) tail = "..." + tail.substr(tail.size() - 800);
                   while (!tail.empty() && tail.back() == '\n') tail.pop_back();
                   throw local_error(
-                      "update-initramfs -u",
-                      fmt::format("{}{}",
-                                  r.status < 0 ? std::string("could not run it (is "
-                                                             "initramfs-tools installed?)")
-                                               : fmt::format("exit status {}", r.status),
-                                  tail.empty() ? "" : ":\n" + tail));
+                      cmd, fmt::format("{}{}",
+                                       r.status < 0 ? std::string("could not run it (is "
+                                                                  "initramfs-tools installed?)")
+                                                    : fmt::format("exit status {}", r.status),
+                                       tail.empty() ? "" : ":\n" + tail));
                 }
+                const std::vector<std::string> images = generated_images(r.output);
+                if (images.empty()) {
+                  notes.push_back(
+                      "update-initramfs found no initramfs image to update (it updates only "
+                      "existing /boot/initrd.img-VERSION files; is /boot mounted?): if this "
+                      "host boots with an initramfs, create it (update-initramfs -c -k VERSION) "
+                      "so the policy holds from the first device at boot");
+                  return "no image found";
+                }
+                return fmt::format("{}", fmt::join(images, ", "));
               },
           .undo = nullptr,
       });
@@ -207,8 +257,9 @@ void apply_policy(ApplyEnv& env, const Policy& policy, const PolicyPaths& paths,
   const size_t n = steps.size();
   for (size_t i = 0; i < n; ++i) {
     try {
-      steps[i].run();
-      env.out << fmt::format("[{}/{}] {}: done\n", i + 1, n, steps[i].name);
+      const std::string detail = steps[i].run();
+      env.out << fmt::format("[{}/{}] {}: done{}\n", i + 1, n, steps[i].name,
+                             detail.empty() ? "" : " (" + detail + ")");
     } catch (const Error& failure) {
       std::vector<std::string> undone, stuck;
       auto undo = [&](const Step& s) {

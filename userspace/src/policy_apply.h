@@ -29,14 +29,22 @@ struct PolicyPaths {
 };
 
 struct ApplyOptions {
-  bool live = true;           // push to the module
+  // Push to the module.  False (policy apply --offline): env.control is
+  // never called (it may be empty): no netlink socket, no module load.
+  bool live = true;
   bool files = true;          // write policy.toml (when given) and modprobe.d
-  bool initramfs = true;      // run update-initramfs -u (only when files and root is "/")
+  bool initramfs = true;      // run kUpdateInitramfs (only when files and root is "/")
   bool require_module = false;  // module not loaded: fail instead of skipping live
 };
 
+// The initramfs update: every installed kernel's image, since the policy's
+// modprobe.d options hold for whichever kernel boots next (a pinned or
+// fallback one too).  update-initramfs -u never creates an image: a kernel
+// without /boot/initrd.img-VERSION is skipped (and said so).
+inline const std::vector<std::string> kUpdateInitramfs = {"update-initramfs", "-u", "-k", "all"};
+
 // What apply() needs from the outside.  `control` connects on first call
-// and may throw module_not_loaded().
+// and may throw module_not_loaded(); it is never called when !options.live.
 struct ApplyEnv {
   FileTree& fs;              // rooted at /: paths are absolute
   CommandRunner& programs;

@@ -26,7 +26,8 @@ using testing::FakeSystem;
 constexpr char kUuid[] = "d1e2a3b4-0000-0000-0000-000000000001";
 const std::string kConf = "/etc/modprobe.d/egpu-gate.conf";
 const std::string kPolicy = "/etc/egpu-gate/policy.toml";
-const std::string kInitramfs = "update-initramfs -u";
+const std::string kInitramfs = "update-initramfs -u -k all";
+const std::string kGenerated = "update-initramfs: Generating /boot/initrd.img-6.1.0-28-amd64\n";
 
 Status tb_status() {
   Status s = testing::sample_status();
@@ -49,7 +50,7 @@ Policy sample_policy() {
 class Apply : public ::testing::Test {
  protected:
   void SetUp() override {
-    runner.results[kInitramfs] = RunResult{0, ""};  // installed, succeeds
+    runner.results[kInitramfs] = RunResult{0, kGenerated};  // installed, succeeds
     control.status_reply = tb_status();
     control.setTbRules("id=0001:0002");  // the previous live set
     control.rule_sets.clear();
@@ -100,7 +101,8 @@ TEST_F(Apply, EveryStepInOrder) {
             "[3/6] live: add the GPU IDs (1): done\n"
             "[4/6] write /etc/egpu-gate/policy.toml: done\n"
             "[5/6] write /etc/modprobe.d/egpu-gate.conf: done\n"
-            "[6/6] update the initramfs (update-initramfs -u): done\n");
+            "[6/6] update the initramfs (update-initramfs -u -k all): done "
+            "(/boot/initrd.img-6.1.0-28-amd64)\n");
 }
 
 TEST_F(Apply, DefaultsForWhatThePolicyLeavesOut) {
@@ -130,6 +132,95 @@ TEST_F(Apply, NoInitramfs) {
   run(sample_policy(), std::nullopt, o);
   EXPECT_TRUE(runner.calls.empty());
   EXPECT_THAT(out.str(), HasSubstr("note: initramfs not updated (--no-initramfs)"));
+}
+
+TEST_F(Apply, EveryKernelsImageIsNamed) {
+  runner.results[kInitramfs] = RunResult{
+      0, "update-initramfs: Generating /boot/initrd.img-6.8.12-4-pve\n"
+         "W: Possible missing firmware /lib/firmware/amdgpu/x.bin for module amdgpu\n"
+         "update-initramfs: Generating /boot/initrd.img-6.5.13-6-pve\n"
+         "Running hook script 'zz-proxmox-boot'..\n"};
+  run(sample_policy());
+  EXPECT_THAT(out.str(), HasSubstr("update-initramfs -u -k all): done "
+                                   "(/boot/initrd.img-6.8.12-4-pve, "
+                                   "/boot/initrd.img-6.5.13-6-pve)\n"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("note:")));
+}
+
+// update-initramfs -u exits 0 and prints nothing when there is no image
+// (/boot not mounted, a chroot before its kernel's postinst): say so.
+TEST_F(Apply, NoImageToUpdateIsSaid) {
+  runner.results[kInitramfs] = RunResult{0, ""};
+  run(sample_policy());
+  EXPECT_THAT(out.str(), HasSubstr("update-initramfs -u -k all): done (no image found)\n"));
+  EXPECT_THAT(out.str(), HasSubstr("note: update-initramfs found no initramfs image to update"));
+  EXPECT_THAT(out.str(), HasSubstr("update-initramfs -c -k VERSION"));
+  EXPECT_EQ(fs.files[kConf], render_modprobe_conf(sample_policy(), kPolicy));  // not undone
+}
+
+// --- offline (policy apply --offline): files and initramfs, nothing live ----
+
+TEST_F(Apply, OfflineNeverAsksForTheModule) {
+  ApplyEnv env{fs, runner, {}, out};  // no way to reach a module at all
+  ApplyOptions o;
+  o.live = false;
+  apply_policy(env, sample_policy(), PolicyPaths{}, "new policy\n", kPolicy, o);
+  EXPECT_EQ(fs.files[kPolicy], "new policy\n");
+  EXPECT_EQ(fs.files[kConf], render_modprobe_conf(sample_policy(), kPolicy));
+  EXPECT_EQ(runner.calls, std::vector<std::string>{kInitramfs});
+  EXPECT_EQ(out.str(),
+            "[1/3] write /etc/egpu-gate/policy.toml: done\n"
+            "[2/3] write /etc/modprobe.d/egpu-gate.conf: done\n"
+            "[3/3] update the initramfs (update-initramfs -u -k all): done "
+            "(/boot/initrd.img-6.1.0-28-amd64)\n"
+            "note: offline (--offline): module egpu_gate was not contacted and nothing live "
+            "changed; the policy takes effect at the next boot (or the next load of the "
+            "module); to apply it now, run `egpuctl policy apply` without --offline\n");
+}
+
+TEST_F(Apply, OfflineWithAModuleAtHandStillLeavesItAlone) {
+  bool asked = false;
+  ApplyEnv env{fs, runner, [&]() -> Control& {
+                 asked = true;
+                 return control;
+               },
+               out};
+  ApplyOptions o;
+  o.live = false;
+  // Settings a loaded module might refuse do not matter offline.
+  Policy p = sample_policy();
+  p.resetLeaveD0 = true;
+  control.status_reply.config->resetLeaveD0.reset();
+  apply_policy(env, p, PolicyPaths{}, std::nullopt, kPolicy, o);
+  EXPECT_FALSE(asked);
+  EXPECT_TRUE(control.rule_sets.empty());
+  EXPECT_TRUE(control.changes.empty());
+  EXPECT_TRUE(control.added.empty());
+  EXPECT_EQ(control.rules.size(), 1u);  // the previous live set, untouched
+  EXPECT_EQ(fs.files[kConf], render_modprobe_conf(p, kPolicy));
+}
+
+TEST_F(Apply, OfflineFailureUndoesTheFilesOnly) {
+  runner.results[kInitramfs] = RunResult{1, "E: /boot is full\n"};
+  ApplyEnv env{fs, runner, {}, out};
+  ApplyOptions o;
+  o.live = false;
+  try {
+    apply_policy(env, sample_policy(), PolicyPaths{}, "new policy\n", kPolicy, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step 3/3 (update the initramfs"));
+    EXPECT_THAT(e.what(), HasSubstr("restored the previous /etc/egpu-gate/policy.toml"));
+  }
+  EXPECT_EQ(fs.files[kConf], "old conf\n");
+  EXPECT_EQ(fs.files[kPolicy], "old policy\n");
+}
+
+TEST_F(Apply, LiveWithoutAModuleAccessorIsRefused) {
+  ApplyEnv env{fs, runner, {}, out};
+  EXPECT_THROW(apply_policy(env, sample_policy(), PolicyPaths{}, std::nullopt, kPolicy, {}),
+               Error);
+  EXPECT_TRUE(fs.replaced.empty());
 }
 
 TEST_F(Apply, OtherRootNeverRunsUpdateInitramfs) {
@@ -233,8 +324,9 @@ TEST_F(Apply, ModprobeWriteFails) {
 TEST_F(Apply, UpdateInitramfsFails) {
   runner.results[kInitramfs] = RunResult{1, "E: /boot is full\n"};
   const std::string msg = fails(sample_policy(), "new policy\n");
-  EXPECT_THAT(msg, HasSubstr("step 6/6 (update the initramfs (update-initramfs -u)) failed: "
-                             "update-initramfs -u: exit status 1:\nE: /boot is full"));
+  EXPECT_THAT(msg, HasSubstr("step 6/6 (update the initramfs (update-initramfs -u -k all)) "
+                             "failed: update-initramfs -u -k all: exit status 1:\nE: /boot is "
+                             "full"));
   EXPECT_THAT(msg, HasSubstr("restored the previous /etc/modprobe.d/egpu-gate.conf"));
   expect_previous_state();
 }

@@ -45,10 +45,12 @@ Command policy_command() {
                    "Validate FILE (default /etc/egpu-gate/policy.toml; another FILE is\n"
                    "installed as that file), set its rules, settings and GPU IDs live in\n"
                    "module egpu_gate, render /etc/modprobe.d/egpu-gate.conf and run\n"
-                   "update-initramfs -u, so the policy holds from the first device at boot.\n"
-                   "Each step is atomic; when one fails, the steps before it are undone and\n"
-                   "the message says which step failed and what is in force now.  Without\n"
-                   "the module loaded, only the files are written.\n"},
+                   "update-initramfs -u -k all, so the policy holds from the first device at\n"
+                   "boot.  Each step is atomic; when one fails, the steps before it are undone\n"
+                   "and the message says which step failed and what is in force now.  Without\n"
+                   "the module loaded, only the files are written.  --offline writes the files\n"
+                   "and updates the initramfs without contacting the module or touching /sys\n"
+                   "(a chroot, an installer): the policy takes effect at the next boot.\n"},
           },
   };
 }
@@ -203,25 +205,35 @@ int cmd_policy_apply(Invocation& inv) {
   ArgParser p(inv);
   std::string root = "/";
   bool no_initramfs = false;
+  bool offline = false;
   add_root(p, &root);
   p.options().add_options()("no-initramfs", po::bool_switch(&no_initramfs),
-                            "do not run update-initramfs -u");
+                            "do not run update-initramfs")(
+      "offline", po::bool_switch(&offline),
+      "files and initramfs only: never contact the module nor touch /sys (chroots, "
+      "installers)");
   p.add_positional("FILE", 1);
   if (!p.parse()) return 0;
+  // Before anything else: from here on nothing can reach the module or
+  // /sys (a netlink family lookup can make the kernel load egpu_gate).
+  if (offline) inv.ctx.forbid_live("policy apply --offline");
   const PolicyPaths paths{root};
   const bool given = !p.positional().empty() && p.positional().front() != paths.policy();
   const LoadedPolicy l = load(inv.ctx, given ? p.positional().front() : paths.policy(), given);
-  ApplyEnv env{files_of(inv.ctx), programs_of(inv.ctx),
-               [&inv]() -> Control& { return inv.ctx.control(); }, inv.ctx.out};
+  ApplyEnv env{files_of(inv.ctx), programs_of(inv.ctx), {}, inv.ctx.out};
+  if (!offline) env.control = [&inv]() -> Control& { return inv.ctx.control(); };
   ApplyOptions options;
+  options.live = !offline;
   options.initramfs = !no_initramfs;
   // Another FILE becomes the policy file (one source of truth).
   std::optional<std::string> install;
   if (given) install = *l.text;
   apply_policy(env, l.policy, paths, install, paths.policy(), options);
-  inv.ctx.out << fmt::format("applied {}: {} Thunderbolt rule{}, {} GPU ID{}\n", l.path,
-                             l.policy.rules.size(), l.policy.rules.size() == 1 ? "" : "s",
-                             l.policy.gpuIds.size(), l.policy.gpuIds.size() == 1 ? "" : "s");
+  inv.ctx.out << fmt::format("{} {}: {} Thunderbolt rule{}, {} GPU ID{}{}\n",
+                             offline ? "written" : "applied", l.path, l.policy.rules.size(),
+                             l.policy.rules.size() == 1 ? "" : "s", l.policy.gpuIds.size(),
+                             l.policy.gpuIds.size() == 1 ? "" : "s",
+                             offline ? " (offline: for the next boot, nothing live)" : "");
   return 0;
 }
 
@@ -394,7 +406,7 @@ struct TbEditArgs {
 void add_edit_options(ArgParser& p, TbEditArgs& a) {
   p.options().add_options()("no-persist", po::bool_switch(&a.no_persist),
                             "change the live rules only (policy.toml untouched)")(
-      "no-initramfs", po::bool_switch(&a.no_initramfs), "do not run update-initramfs -u");
+      "no-initramfs", po::bool_switch(&a.no_initramfs), "do not run update-initramfs");
   add_root(p, &a.root);
 }
 

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +30,7 @@ using testing::run_egpuctl;
 constexpr char kUuid[] = "d1e2a3b4-0000-0000-0000-000000000001";
 constexpr char kParentUuid[] = "d1e2a3b4-0000-0000-0000-000000000000";
 const std::string kPolicy = "/etc/egpu-gate/policy.toml";
-const std::string kInitramfs = "update-initramfs -u";
+const std::string kInitramfs = "update-initramfs -u -k all";
 const std::string kConf = "/etc/modprobe.d/egpu-gate.conf";
 
 class PolicyCli : public ::testing::Test {
@@ -129,6 +131,98 @@ TEST_F(PolicyCli, ApplyAnotherFileInstallsIt) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(fs.files[kPolicy], fs.files["/tmp/test.toml"]);
   EXPECT_TRUE(runner.calls.empty());
+}
+
+// --offline (chroots, installers): the files and the initramfs, and never the
+// module: no connection is even attempted, /sys is never used.
+TEST_F(PolicyCli, ApplyOfflineWritesFilesAndInitramfsOnly) {
+  fs.files[kPolicy] = "[[tb.rule]]\nid = \"1:2\"\n[teardown]\nbudget_ms = 4321\n";
+  runner.results[kInitramfs] =
+      RunResult{0, "update-initramfs: Generating /boot/initrd.img-6.1.0-28-amd64\n"};
+  const auto r = run({"policy", "apply", "--offline"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(r.connected);
+  EXPECT_TRUE(control.rule_sets.empty());
+  EXPECT_TRUE(control.changes.empty());
+  EXPECT_THAT(fs.files[kConf], HasSubstr("\noptions egpu_gate tb_rules=\"id=0001:0002\" "
+                                         "teardown_budget_ms=4321\n"));
+  EXPECT_EQ(runner.calls, std::vector<std::string>{kInitramfs});
+  EXPECT_TRUE(sys.sysfs.writes.empty());
+  EXPECT_TRUE(sys.sysfs.replaced.empty());
+  EXPECT_EQ(r.out,
+            "[1/2] write /etc/modprobe.d/egpu-gate.conf: done\n"
+            "[2/2] update the initramfs (update-initramfs -u -k all): done "
+            "(/boot/initrd.img-6.1.0-28-amd64)\n"
+            "note: offline (--offline): module egpu_gate was not contacted and nothing live "
+            "changed; the policy takes effect at the next boot (or the next load of the "
+            "module); to apply it now, run `egpuctl policy apply` without --offline\n"
+            "written /etc/egpu-gate/policy.toml: 1 Thunderbolt rule, 0 GPU IDs (offline: for "
+            "the next boot, nothing live)\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(PolicyCli, ApplyOfflineInstallsAnotherFileWithoutInitramfs) {
+  fs.files["/tmp/test.toml"] = "[[tb.rule]]\nid = \"1:2\"\n";
+  const auto r = run({"policy", "apply", "--offline", "--no-initramfs", "/tmp/test.toml"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(r.connected);
+  EXPECT_EQ(fs.files[kPolicy], fs.files["/tmp/test.toml"]);
+  EXPECT_TRUE(fs.files.count(kConf));
+  EXPECT_TRUE(runner.calls.empty());
+  EXPECT_THAT(r.out, HasSubstr("note: initramfs not updated (--no-initramfs)"));
+}
+
+TEST_F(PolicyCli, ApplyOfflineInvalidChangesNothing) {
+  fs.files[kPolicy] = "[[tb.rule]]\n";
+  const auto r = run({"policy", "apply", "--offline"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_FALSE(r.connected);
+  EXPECT_TRUE(fs.replaced.empty());
+  EXPECT_TRUE(runner.calls.empty());
+}
+
+// The guard under --offline: whatever asks for the module or /sys gets an
+// internal error and nothing is connected or touched.
+TEST(ForbidLive, StopsEveryLivePath) {
+  FakeSystem sys;
+  sys.sysfs.file("/fake/sys/module/egpu_gate/version", "0.4.0\n");
+  std::ostringstream out, err;
+  bool connected = false;
+  Context ctx(out, err, [&]() -> std::unique_ptr<Control> {
+    connected = true;
+    return std::make_unique<FakeControl>();
+  });
+  sys.setup()(ctx);
+  (void)ctx.system();  // made before the switch: wrapped too
+  ctx.forbid_live("policy apply --offline");
+  try {
+    ctx.control();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kFailure);
+    EXPECT_THAT(e.what(), HasSubstr("internal error: policy apply --offline must not contact "
+                                    "module egpu_gate; stopped before doing it"));
+  }
+  EXPECT_THROW(ctx.devices(), Error);
+  EXPECT_THROW(ctx.system().sysfs(), Error);
+  EXPECT_THROW(ctx.system().netlinkDevices(), Error);
+  EXPECT_THROW(ctx.system().events(), Error);
+  EXPECT_FALSE(connected);
+  EXPECT_FALSE(sys.subscribed);
+  // Files and programs still work.
+  sys.files.file("/etc/x", "y");
+  EXPECT_EQ(ctx.system().files().read_file("/etc/x"), "y");
+  sys.runner.results["true"] = RunResult{0, ""};
+  EXPECT_EQ(ctx.system().runner().run({"true"}, std::chrono::seconds(1)).status, 0);
+}
+
+TEST(ForbidLive, AppliesToASystemMadeLater) {
+  FakeSystem sys;
+  std::ostringstream out, err;
+  Context ctx(out, err, []() -> std::unique_ptr<Control> { return nullptr; });
+  sys.setup()(ctx);
+  ctx.forbid_live("policy apply --offline");
+  EXPECT_THROW(ctx.system().sysfs(), Error);
 }
 
 TEST_F(PolicyCli, ApplyWithRoot) {

@@ -102,6 +102,26 @@ class RealSystem : public System {
   std::unique_ptr<CommandRunner> runner_;
 };
 
+// Context::forbid_live(): the files and programs of `inner`, nothing live.
+class FilesOnlySystem : public System {
+ public:
+  FilesOnlySystem(std::unique_ptr<System> inner, std::string why)
+      : inner_(std::move(inner)), why_(std::move(why)) {}
+  FileTree& sysfs() override { throw live_forbidden(why_, "read or write /sys"); }
+  FileTree& files() override { return inner_->files(); }
+  CommandRunner& runner() override { return inner_->runner(); }
+  std::unique_ptr<DeviceControl> netlinkDevices() override {
+    throw live_forbidden(why_, "contact module egpu_gate");
+  }
+  std::unique_ptr<EventSource> events() override {
+    throw live_forbidden(why_, "listen to module egpu_gate");
+  }
+
+ private:
+  std::unique_ptr<System> inner_;
+  std::string why_;
+};
+
 }  // namespace
 
 std::unique_ptr<CommandRunner> make_real_runner() { return std::make_unique<RealRunner>(); }
@@ -113,11 +133,23 @@ std::unique_ptr<System> make_real_system(const std::string& sysfs_root) {
 // --- Context: the parts that need a System --------------------------------------
 
 System& Context::system() {
-  if (!system_) system_ = system_factory_ ? system_factory_(*this) : make_real_system(sysfsRoot);
+  if (!system_) {
+    system_ = system_factory_ ? system_factory_(*this) : make_real_system(sysfsRoot);
+    if (!forbid_live_.empty())
+      system_ = std::make_unique<FilesOnlySystem>(std::move(system_), forbid_live_);
+  }
   return *system_;
 }
 
+void Context::forbid_live(std::string why) {
+  if (!forbid_live_.empty()) return;
+  forbid_live_ = std::move(why);
+  devices_.reset();
+  if (system_) system_ = std::make_unique<FilesOnlySystem>(std::move(system_), forbid_live_);
+}
+
 DeviceControl& Context::devices() {
+  if (!forbid_live_.empty()) throw live_forbidden(forbid_live_, "use the Thunderbolt devices");
   if (devices_) return *devices_;
   std::string why;
   try {
