@@ -15,14 +15,19 @@
 #      version, signer = the test key, egpuctl --version, man page, the
 #      signature checked with openssl (verify-modsig.py; another key and a
 #      changed byte fail), modprobe load order, BUILD_EXCLUSIVE refusals
-#      (kernel 5.10, a kernel without KPROBES), mkinitramfs and dracut
-#      content, apt purge leaves nothing.
+#      (kernel 5.10, a kernel without KPROBES), `egpuctl policy apply
+#      --offline` (modprobe.d, update-initramfs -u -k all, nothing live),
+#      initramfs-tools and dracut content, apt purge leaves nothing.
 #   4. A second overlay: `make dkms-install KVER=` and `make dkms-uninstall`
 #      from the tree; afterwards the file system is as before.
-#   5. The kernel ID boots in QEMU with the initramfs mkinitramfs built in 3
-#      (plus a boot=egputest script appended as a second cpio): the
-#      DKMS-built, signed egpu_gate loads there from init-top, before udev,
-#      vfio_pci after it, with the options of /etc/modprobe.d/egpu-gate.conf;
+#   5. The kernel ID boots in QEMU with the initramfs update-initramfs built
+#      in 3, run by `egpuctl policy apply --offline` after it wrote
+#      /etc/modprobe.d/egpu-gate.conf from a policy.toml (one Thunderbolt
+#      rule, teardown budget 4321 ms), watched by live-watch.so (no netlink
+#      socket, nothing under /sys), plus a boot=egputest script appended as
+#      a second cpio: the DKMS-built, signed egpu_gate loads there from
+#      init-top, before udev, vfio_pci after it, with the policy's rule and
+#      budget as its parameters;
 #      then with the initramfs dracut built in 3 (module 90egpu-gate, loaded
 #      in its pre-udev hook, before udevd; a last pre-udev hook reports).
 #
@@ -210,6 +215,13 @@ r=$(new_session pkg)
 cp "$DKMS_DEB" "$r/in/egpu-gate-dkms.deb"
 cp "$CTL_DEB" "$r/in/egpuctl.deb"
 cp "$HERE/chroot-pkg.sh" "$r/in/run.sh"
+# the LD_PRELOAD watch of `policy apply --offline`, built here (the chroot
+# has no libc headers); chroot-pkg.sh checks that it loads there
+gcc -shared -fPIC -O2 -Wall -Wextra -o "$r/in/live-watch.so" "$HERE/live-watch.c" -ldl >"$W/live-watch-build.log" 2>&1
+echo $? >"$W/live-watch-build.rc"
+# the kernel image as its linux-image package installs it (update-initramfs
+# -k all lists the kernels by /boot/vmlinuz-*)
+cp "$KD/vmlinuz" "$r/../boot/vmlinuz-$REL"
 session pkg || true
 o=$r/out
 rcof() { cat "$o/$1.rc" 2>/dev/null || echo none; }
@@ -289,14 +301,44 @@ if [ "$(rcof excl-cfg)" = 77 ] && grep -q BUILD_EXCLUSIVE "$o/excl-cfg.log"; the
 else
 	tap no "dkms build for a kernel without CONFIG_KPROBES refused with exit 77" "rc $(rcof excl-cfg)" "$o/excl-cfg.log"
 fi
+# egpuctl policy apply --offline (chroot-pkg.sh): policy.toml -> modprobe.d
+# -> update-initramfs -u -k all, never the kernel
+TB_RULE=uuid=d1e2a3b4-0000-0000-0000-000000000001,bind=1002:687f+1002:aaf8
+POLICY_OPTS="options egpu_gate tb_rules=\"$TB_RULE\" teardown_budget_ms=4321"
+if [ "$(rcof policy-apply)" = 0 ] && grep -qxF "$POLICY_OPTS" "$o/egpu-gate.conf" 2>/dev/null; then
+	tap ok "egpuctl policy apply --offline writes /etc/modprobe.d/egpu-gate.conf from policy.toml ($POLICY_OPTS)"
+else
+	tap no "egpuctl policy apply --offline writes /etc/modprobe.d/egpu-gate.conf ($POLICY_OPTS)" "rc $(rcof policy-apply)" "$o/policy-apply.log" "conf:" "$o/egpu-gate.conf"
+fi
+if grep -qxF "[2/2] update the initramfs (update-initramfs -u -k all): done (/boot/initrd.img-$REL)" "$o/policy-apply.log" 2>/dev/null &&
+	[ "$(head -c 5 "$o/initrd.img" 2>/dev/null)" != stale ]; then
+	tap ok "... and runs update-initramfs -u -k all, which rebuilt /boot/initrd.img-$REL (the stale image replaced)"
+else
+	tap no "egpuctl policy apply --offline rebuilds /boot/initrd.img-$REL with update-initramfs -u -k all" "$o/policy-apply.log"
+fi
+if grep -qF "note: offline (--offline): module egpu_gate was not contacted and nothing live changed" "$o/policy-apply.log" 2>/dev/null &&
+	grep -qF "without --offline" "$o/policy-apply.log"; then
+	tap ok "... and says that nothing live changed and how to apply it now"
+else
+	tap no "egpuctl policy apply --offline says that nothing live changed" "$o/policy-apply.log"
+fi
+if [ "$(cat "$W/live-watch-build.rc")" = 0 ] && grep -q ' open /sys/' "$o/live-watch-self" 2>/dev/null &&
+	[ "$(rcof policy-apply)" != none ] && [ -f "$o/live-watch" ] && [ ! -s "$o/live-watch" ] &&
+	grep -q ' socket AF_NETLINK protocol 16$' "$o/live-watch-control" 2>/dev/null; then
+	tap ok "... and opens no netlink socket and nothing under /sys (LD_PRELOAD watch; under the same watch \`egpuctl status\` is caught at its netlink socket, refused before it exists)"
+else
+	tap no "egpuctl policy apply --offline opens no netlink socket and nothing under /sys (LD_PRELOAD watch)" \
+		"build: rc $(cat "$W/live-watch-build.rc")" "$W/live-watch-build.log" "self-test (cat /sys/...):" "$o/live-watch-self" \
+		"apply --offline:" "$o/live-watch" "egpuctl status (must be caught):" "$o/live-watch-control"
+fi
 missing=""
 for f in 'updates/dkms/egpu_gate.ko' '/vfio-pci.ko' 'scripts/init-top/egpu-gate' 'lib/modprobe.d/egpu-gate-softdep.conf' 'etc/modprobe.d/egpu-gate.conf'; do
 	grep -qF "$f" "$o/lsinitramfs" 2>/dev/null || missing="$missing $f"
 done
-if [ "$(rcof mkinitramfs)" = 0 ] && [ -z "$missing" ]; then
-	tap ok "mkinitramfs: egpu_gate.ko (DKMS), vfio-pci.ko, init-top/egpu-gate, the softdeps and /etc/modprobe.d/egpu-gate.conf are in the initramfs"
+if [ "$(rcof policy-apply)" = 0 ] && [ -z "$missing" ]; then
+	tap ok "update-initramfs: egpu_gate.ko (DKMS), vfio-pci.ko, init-top/egpu-gate, the softdeps and /etc/modprobe.d/egpu-gate.conf are in /boot/initrd.img-$REL"
 else
-	tap no "mkinitramfs puts the module, vfio-pci and their configuration in the initramfs" "missing:$missing" "$o/mkinitramfs.log"
+	tap no "update-initramfs puts the module, vfio-pci and their configuration in the initramfs" "missing:$missing" "$o/policy-apply.log"
 fi
 missing=""
 for f in 'updates/dkms/egpu_gate.ko' '/vfio-pci.ko' 'hooks/pre-udev/10-egpu-gate-load.sh' 'lib/modprobe.d/egpu-gate-softdep.conf' 'etc/modprobe.d/egpu-gate.conf'; do
@@ -353,6 +395,7 @@ egputest_report() {
 	echo "EGPUTEST taint $(cat /sys/module/egpu_gate/taint 2>/dev/null)"
 	echo "EGPUTEST version $(cat /sys/module/egpu_gate/version 2>/dev/null)"
 	echo "EGPUTEST teardown_budget_ms $(cat /sys/module/egpu_gate/parameters/teardown_budget_ms 2>/dev/null)"
+	echo "EGPUTEST tb_rules $(cat /sys/module/egpu_gate/parameters/tb_rules 2>/dev/null)"
 	dmesg | grep -E 'egpu|vfio|verification' | sed 's/^/EGPUTEST dmesg /'
 	echo "EGPUTEST-END"
 	echo o >/proc/sysrq-trigger
@@ -400,9 +443,15 @@ boot_initrd() {
 	fi
 	got=$(sed -n 's/^EGPUTEST teardown_budget_ms //p' "$cl" | tr -d '\r')
 	if [ "$got" = 4321 ]; then
-		tap ok "$name: the options of /etc/modprobe.d/egpu-gate.conf apply in the initramfs (teardown_budget_ms=4321)"
+		tap ok "$name: the policy's teardown budget applies in the initramfs (module parameter teardown_budget_ms=4321, from egpuctl policy apply --offline's modprobe.d)"
 	else
-		tap no "$name: options from /etc/modprobe.d/egpu-gate.conf apply in the initramfs" "teardown_budget_ms: $got"
+		tap no "$name: the policy's teardown budget applies in the initramfs (teardown_budget_ms=4321)" "teardown_budget_ms: $got"
+	fi
+	got=$(sed -n 's/^EGPUTEST tb_rules //p' "$cl" | tr -d '\r')
+	if [ "$got" = "$TB_RULE" ]; then
+		tap ok "$name: the policy's Thunderbolt rule is live from the initramfs (module parameter tb_rules=$got)"
+	else
+		tap no "$name: the policy's Thunderbolt rule is live from the initramfs (tb_rules=$TB_RULE)" "tb_rules: $got" "$(grep -E 'tb_rules|egpu' "$cl" | head -n 10)"
 	fi
 	got=$(sed -n 's/^EGPUTEST version //p' "$cl" | tr -d '\r')
 	if [ "$got" = "$VERSION" ]; then tap ok "$name: loaded module reports version $VERSION"; else tap no "$name: loaded module reports version $VERSION" "got: $got"; fi

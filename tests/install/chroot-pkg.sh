@@ -7,8 +7,6 @@ mkdir -p "$out"
 # rc NAME COMMAND...: run, output to NAME.log, status to NAME.rc
 rc() { local name=$1; shift; "$@" >"$out/$name.log" 2>&1; echo $? >"$out/$name.rc"; }
 
-# the Thunderbolt policy's options as `egpuctl policy apply` writes them
-echo "options egpu_gate teardown_budget_ms=4321" >/etc/modprobe.d/egpu-gate.conf
 find / -xdev \( -path /proc -o -path /root -o -path /tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
 	-o -path /var/lib/dpkg -o -path /etc/ld.so.cache \) -prune -o -print | sort >"$out/before-install"
 
@@ -31,7 +29,47 @@ mkdir -p /tmp/noprobes
 grep -v '^CONFIG_KPROBES=' "/usr/src/linux-headers-$REL/.config" >/tmp/noprobes/.config
 rc excl-cfg dkms build -m egpu-gate -v "$VERSION" -k 6.1.0-98-amd64 --kernelsourcedir /tmp/noprobes
 
-rc mkinitramfs mkinitramfs -o "$out/initrd.img" "$REL"
+# The Thunderbolt policy, as an installer or a chroot applies it: policy.toml,
+# then `egpuctl policy apply --offline`, which writes modprobe.d and runs
+# update-initramfs -u -k all, and must never reach the kernel (the host's:
+# a netlink family lookup can make it load a module). live-watch.so
+# (LD_PRELOAD, not inherited by update-initramfs) refuses and logs every
+# netlink socket and every open under /sys; `egpuctl status` under the same
+# watch shows that it sees one.
+# update-initramfs -u rebuilds existing images only: /boot/vmlinuz-$REL is
+# there (check-install.sh), and a stale initrd.img-$REL stands for the one
+# the kernel package's postinst made (building a real one first would cost
+# a second mkinitramfs run of 1-3 minutes).
+# (live-watch.so is built by check-install.sh: the chroot has the kernel's
+# compiler but no libc headers)
+# The watch loads and catches (a missing LD_PRELOAD object is only a warning).
+watch() { env LD_PRELOAD=/root/in/live-watch.so EGPU_LIVE_WATCH="$out/$1" "${@:2}"; }
+: >"$out/live-watch-self"
+watch live-watch-self cat /sys/module/egpu_gate/version >/dev/null 2>&1
+watch_ok=no
+grep -q ' open /sys/module/egpu_gate/version$' "$out/live-watch-self" && watch_ok=yes
+echo "stale: stands for the image linux-image's postinst made" >"/boot/initrd.img-$REL"
+mkdir -p /etc/egpu-gate
+cat >/etc/egpu-gate/policy.toml <<'EOF'
+# check-install: one Thunderbolt rule and the teardown budget
+[[tb.rule]]
+uuid = "d1e2a3b4-0000-0000-0000-000000000001"
+bind = ["1002:687f", "1002:aaf8"]
+
+[teardown]
+budget_ms = 4321
+EOF
+: >"$out/live-watch"
+# (--offline never runs without the watch, nor `egpuctl status` at all)
+if [ "$watch_ok" = yes ]; then
+	rc policy-apply watch live-watch egpuctl policy apply --offline
+	: >"$out/live-watch-control"
+	rc live-watch-control watch live-watch-control egpuctl status
+fi
+cp /etc/modprobe.d/egpu-gate.conf "$out/egpu-gate.conf" 2>/dev/null
+cp "/boot/initrd.img-$REL" "$out/initrd.img"
+# (gone again: the purge's initramfs-tools trigger below has no image to rebuild)
+rm -f "/boot/initrd.img-$REL"
 lsinitramfs "$out/initrd.img" >"$out/lsinitramfs" 2>&1
 
 # dracut instead of initramfs-tools (they conflict): the dracut module
@@ -46,7 +84,8 @@ rc dracut dracut --force --no-hostonly --kver "$REL" -m "base udev-rules rootfs-
 lsinitrd "$out/dracut.img" >"$out/lsinitrd" 2>&1
 
 rc purge apt-get purge -y -q egpu-gate-dkms egpuctl
-rm -f /etc/modprobe.d/egpu-gate.conf
+# the test's policy (the admin's files: purge keeps them)
+rm -rf /etc/egpu-gate /etc/modprobe.d/egpu-gate.conf
 find / -xdev \( -path /proc -o -path /root -o -path /tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
 	-o -path /var/lib/dpkg -o -path /etc/ld.so.cache \) -prune -o -print | sort >"$out/after-purge.all"
 # what is there now and was not before, except the libraries egpuctl pulled in
