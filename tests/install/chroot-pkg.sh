@@ -94,5 +94,9 @@ comm -13 "$out/before-dracut" "$out/after-dracut" >"$out/dracut-files"
 # dracut-core shares with egpu-gate-dkms)
 comm -13 "$out/before-install" "$out/after-purge.all" | comm -23 - "$out/dracut-files" |
 	grep -v -E '^/etc/libnl-3|^/usr/(lib/x86_64-linux-gnu/lib(boost|fmt|nl|toml)|share/doc/lib|share/lintian/overrides/lib)' |
+	# depmod's indexes of another kernel whose headers the cached chroot
+	# holds (a headers-only kernel: DKMS built and ran depmod there too; a
+	# real kernel has them before the install)
+	grep -v -E "^/usr/lib/modules/[^/]+/modules\.[a-z.]+$" |
 	while IFS= read -r p; do dpkg -S "$p" >/dev/null 2>&1 || echo "$p"; done >"$out/after-purge"
 exit 0
