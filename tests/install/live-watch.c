@@ -46,6 +46,16 @@ static int under_sys(const char *path)
 	return path && (strcmp(path, "/sys") == 0 || strncmp(path, "/sys/", 5) == 0);
 }
 
+/* A path under /sys: logged, errno EACCES, and the caller fails (1). */
+static int refused(const char *fn, const char *path)
+{
+	if (!under_sys(path))
+		return 0;
+	note(fn, path);
+	errno = EACCES;
+	return 1;
+}
+
 int socket(int domain, int type, int protocol)
 {
 	static int (*real)(int, int, int);
@@ -78,11 +88,8 @@ int name(const char *path, int flags, ...) \
 	static int (*real)(const char *, int, ...); \
 	mode_t mode = 0; \
 	OPEN_MODE(flags, mode); \
-	if (under_sys(path)) { \
-		note(#name, path); \
-		errno = EACCES; \
+	if (refused(#name, path)) \
 		return -1; \
-	} \
 	if (!real) \
 		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, #name); \
 	return real(path, flags, mode); \
@@ -96,11 +103,8 @@ int name(int dirfd, const char *path, int flags, ...) \
 	static int (*real)(int, const char *, int, ...); \
 	mode_t mode = 0; \
 	OPEN_MODE(flags, mode); \
-	if (under_sys(path)) { \
-		note(#name, path); \
-		errno = EACCES; \
+	if (refused(#name, path)) \
 		return -1; \
-	} \
 	if (!real) \
 		real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, #name); \
 	return real(dirfd, path, flags, mode); \
@@ -113,11 +117,8 @@ WATCH_OPENAT(openat64)
 int name(const char *path, int flags) \
 { \
 	static int (*real)(const char *, int); \
-	if (under_sys(path)) { \
-		note(#name, path); \
-		errno = EACCES; \
+	if (refused(#name, path)) \
 		return -1; \
-	} \
 	if (!real) \
 		real = (int (*)(const char *, int))dlsym(RTLD_NEXT, #name); \
 	return real(path, flags); \
@@ -130,11 +131,8 @@ DIR *opendir(const char *path)
 {
 	static DIR *(*real)(const char *);
 
-	if (under_sys(path)) {
-		note("opendir", path);
-		errno = EACCES;
+	if (refused("opendir", path))
 		return NULL;
-	}
 	if (!real)
 		real = (DIR *(*)(const char *))dlsym(RTLD_NEXT, "opendir");
 	return real(path);
@@ -144,11 +142,8 @@ DIR *opendir(const char *path)
 FILE *name(const char *path, const char *mode) \
 { \
 	static FILE *(*real)(const char *, const char *); \
-	if (under_sys(path)) { \
-		note(#name, path); \
-		errno = EACCES; \
+	if (refused(#name, path)) \
 		return NULL; \
-	} \
 	if (!real) \
 		real = (FILE *(*)(const char *, const char *))dlsym(RTLD_NEXT, #name); \
 	return real(path, mode); \
