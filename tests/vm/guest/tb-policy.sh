@@ -26,39 +26,10 @@ STORAGE_UUID=8a000000-0001-4d52-9a3c-17b2f5a0c4e8	# preset chain: 0-30301
 KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 OTHER_KEY=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100
 
-auth() { cat "$TB/$1/authorized" 2>/dev/null || echo "-"; }
-auth_is() { [ "$(auth "$1")" = "$2" ]; }
-# klog REGEX: an egpu_gate line of the kernel log since the last klog_mark
-klog_mark() { dmesg -c >/dev/null; : >/tmp/klog; }
-klog() { dmesg -c >>/tmp/klog; grep -E "$1" /tmp/klog >/dev/null; }
-klog_show() { dmesg -c >>/tmp/klog; grep egpu_gate /tmp/klog | tail -n "${1:-12}"; }
-# the TB_GET line of device $1
-tbget() { egpu_tb_tool get 2>&1 | grep -E "^name=$1( |\$)"; }
-rules() { tbsim_write "$PARAM" "$1"; }
 egpu_load() { insmod "$KO" ${1:+tb_rules="$1"}; }
-# wait_event DESC REGEX: pass when a kernel log line matches within WAIT
-wait_event() {
-	if vm_wait "$WAIT" klog "$2"; then vm_pass "$1"; else vm_fail "$1" "no log line /$2/" "$(klog_show)"; fi
-}
-# settle: the worker has looked at device $1 (a decision event for it)
-settle() { vm_wait "$WAIT" klog "event (tb_denied|tb_authorized|tb_matched|error) tb=$1 "; }
-expect_auth() { # DESC NAME VALUE
-	if vm_wait "$WAIT" auth_is "$2" "$3"; then
-		vm_pass "$1"
-	else
-		vm_fail "$1" "$2 authorized=$(auth "$2"), expected $3" "$(klog_show)" "$(tbsim_state)"
-	fi
-}
 stays_unauth() { # DESC NAME
 	settle "$2"
 	if auth_is "$2" 0; then vm_pass "$1"; else vm_fail "$1" "$2 authorized=$(auth "$2")" "$(klog_show)"; fi
-}
-reason_has() { # DESC NAME REGEX
-	if l=$(tbget "$2") && echo "$l" | grep -qE "$3"; then
-		vm_pass "$1"
-	else
-		vm_fail "$1" "TB_GET: '$l', expected /$3/"
-	fi
 }
 ctl() { out=$(tbsim_ctl "$@") || vm_fail "tbsim ctl $*" "$out"; }
 fresh() { # RULES: empty domain, default settings, the rule set

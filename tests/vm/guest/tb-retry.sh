@@ -28,31 +28,6 @@ PARAM=/sys/module/egpu_gate/parameters/tb_rules
 TB=/sys/bus/thunderbolt/devices
 GPU_UUID=c8030000-0070-740e-83ee-b3c0a7c33e1f		# tbsim preset egpu (0-1)
 
-auth() { cat "$TB/$1/authorized" 2>/dev/null || echo "-"; }
-auth_is() { [ "$(auth "$1")" = "$2" ]; }
-klog_mark() { dmesg -c >/dev/null; : >/tmp/klog; }
-klog() { dmesg -c >>/tmp/klog; grep -E "$1" /tmp/klog >/dev/null; }
-klog_show() { dmesg -c >>/tmp/klog; grep -E "egpu_gate|tbsim" /tmp/klog | tail -n "${1:-12}"; }
-tbget() { egpu_tb_tool get 2>&1 | grep -E "^name=$1( |\$)"; }
-rules() { tbsim_write "$PARAM" "$1"; }
-wait_event() {
-	if vm_wait "$WAIT" klog "$2"; then vm_pass "$1"; else vm_fail "$1" "no log line /$2/" "$(klog_show)"; fi
-}
-settle() { vm_wait "$WAIT" klog "event (tb_denied|tb_authorized|tb_matched|error) tb=$1 "; }
-expect_auth() { # DESC NAME VALUE
-	if vm_wait "$WAIT" auth_is "$2" "$3"; then
-		vm_pass "$1"
-	else
-		vm_fail "$1" "$2 authorized=$(auth "$2"), expected $3" "$(klog_show)" "$(tbsim_state)"
-	fi
-}
-reason_has() { # DESC NAME REGEX
-	if l=$(tbget "$2") && echo "$l" | grep -qE "$3"; then
-		vm_pass "$1"
-	else
-		vm_fail "$1" "TB_GET: '$l', expected /$3/"
-	fi
-}
 reason_lacks() { # DESC NAME REGEX
 	if l=$(tbget "$2") && ! echo "$l" | grep -qE "$3"; then
 		vm_pass "$1"

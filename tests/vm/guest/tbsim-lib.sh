@@ -120,3 +120,36 @@ tbsim_relay_stop() {
 }
 
 tbsim_relay_seen() { grep -qE "$1" "$TBSIM_RELAY_LOG" 2>/dev/null; }
+
+# ---- egpu_gate policy scenarios (tb-policy.sh, tb-retry.sh) ----------------
+# They set WAIT (s, bound of every wait), TB (the thunderbolt devices
+# directory) and PARAM (egpu_gate's tb_rules parameter) before calling these.
+auth() { cat "$TB/$1/authorized" 2>/dev/null || echo "-"; }
+auth_is() { [ "$(auth "$1")" = "$2" ]; }
+# klog REGEX: a line of the kernel log since the last klog_mark
+klog_mark() { dmesg -c >/dev/null; : >/tmp/klog; }
+klog() { dmesg -c >>/tmp/klog; grep -E "$1" /tmp/klog >/dev/null; }
+klog_show() { dmesg -c >>/tmp/klog; grep -E "egpu_gate|tbsim" /tmp/klog | tail -n "${1:-12}"; }
+# the TB_GET line of device $1
+tbget() { egpu_tb_tool get 2>&1 | grep -E "^name=$1( |\$)"; }
+rules() { tbsim_write "$PARAM" "$1"; }
+# wait_event DESC REGEX: pass when a kernel log line matches within WAIT
+wait_event() {
+	if vm_wait "$WAIT" klog "$2"; then vm_pass "$1"; else vm_fail "$1" "no log line /$2/" "$(klog_show)"; fi
+}
+# settle: the worker has looked at device $1 (a decision event for it)
+settle() { vm_wait "$WAIT" klog "event (tb_denied|tb_authorized|tb_matched|error) tb=$1 "; }
+expect_auth() { # DESC NAME VALUE
+	if vm_wait "$WAIT" auth_is "$2" "$3"; then
+		vm_pass "$1"
+	else
+		vm_fail "$1" "$2 authorized=$(auth "$2"), expected $3" "$(klog_show)" "$(tbsim_state)"
+	fi
+}
+reason_has() { # DESC NAME REGEX
+	if l=$(tbget "$2") && echo "$l" | grep -qE "$3"; then
+		vm_pass "$1"
+	else
+		vm_fail "$1" "TB_GET: '$l', expected /$3/"
+	fi
+}
